@@ -1,0 +1,1 @@
+"""Co-production measurement pipeline: survey exports in, suppressed Parquet marts out."""

@@ -1,0 +1,71 @@
+"""Personal data stops here: keyed pseudonyms for identifiers, redaction for free text.
+
+Only columns the crosswalk maps pass ingest at all, so names, emails, IP addresses and locations
+in an export are never read into the warehouse. What remains identifying is handled here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+# Order matters: emails before phone numbers (an email can hold digits).
+_REDACTIONS: tuple[tuple[str, str], ...] = (
+    (r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", "[email]"),
+    (r"(?:https?://|www\.)\S+", "[link]"),
+    # UK numbers: +44 or 0, then 9-10 more digits in groups (07700 900123, (0161) 496 0000).
+    (r"(?:\+44\s?\(?0?\)?\s?|\(?0)\d{2,4}\)?[\s\-]?\d{3,4}[\s\-]?\d{3,4}", "[phone]"),
+    # UK postcodes: SW1A 1AA, M1 1AE, B33 8TH.
+    (r"(?i)\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", "[postcode]"),
+)
+
+
+def keyed_hash(values: pl.Series, key: bytes, scope: pl.Series) -> pl.Series:
+    """HMAC-SHA256 of scope + ':' + value, computed column-wise in DuckDB (no Python loop).
+
+    The scope (the organisation) stops the same id in two organisations' tools colliding.
+    Nulls stay null.
+    """
+    block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+    block = block.ljust(64, b"\0")
+    inner = bytes(b ^ 0x36 for b in block)
+    outer = bytes(b ^ 0x5C for b in block)
+    frame = pl.DataFrame({"scope": scope, "value": values})
+    with duckdb.connect() as con:
+        con.register("to_hash", frame.to_arrow())
+        result = con.execute(
+            """
+            select case when value is null or value = '' then null else
+                sha256($outer::blob || unhex(sha256($inner::blob || encode(scope || ':' || value))))
+            end as hashed
+            from to_hash
+            """,
+            {"outer": outer, "inner": inner},
+        ).to_arrow_table()
+    return pl.Series(values.name, result.column("hashed"), dtype=pl.String)
+
+
+def load_redaction_names(path: Path) -> tuple[str, ...]:
+    """Names to remove from free text: one per line, # for comments."""
+    if not path.exists():
+        return ()
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(line)
+    return tuple(names)
+
+
+def redact(text: pl.Expr, names: tuple[str, ...] = ()) -> pl.Expr:
+    """Replace emails, links, phone numbers, postcodes and declared names with placeholders."""
+    for pattern, placeholder in _REDACTIONS:
+        text = text.str.replace_all(pattern, placeholder)
+    if names:
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        text = text.str.replace_all(rf"(?i)\b(?:{alternatives})\b", "[name]")
+    return text

@@ -1,0 +1,91 @@
+"""Survey tool descriptions (survey_tools.yml) and recognising a tool from a file's header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from pipelines.ingest.errors import UnreadableExport
+
+_TOOLS_FILE = Path(__file__).with_name("survey_tools.yml")
+
+
+@dataclass(frozen=True)
+class KeepOnly:
+    column: str
+    values: tuple[str, ...]
+    excluded_as: str
+
+
+@dataclass(frozen=True)
+class SurveyTool:
+    name: str
+    label: str
+    file_types: tuple[str, ...]
+    header_rows: int
+    header_style: str
+    signature: tuple[str, ...]
+    response_id: str | None
+    submitted_at: str
+    date_formats: tuple[str, ...]
+    multi_separator: str | None
+    multi_spread: bool
+    generic_subheaders: tuple[str, ...] = ()
+    keep_only: tuple[KeepOnly, ...] = ()
+    timezone_from_import_id: bool = False
+    metadata_columns: tuple[str, ...] = field(default=())
+
+    def matches(self, first_header_row: list[str]) -> bool:
+        present = set(first_header_row)
+        return all(column in present for column in self.signature)
+
+
+@cache
+def survey_tools() -> dict[str, SurveyTool]:
+    described = yaml.safe_load(_TOOLS_FILE.read_text(encoding="utf-8"))
+    tools = {}
+    for name, spec in described.items():
+        multi = spec.get("multi_select") or {}
+        keep_only = tuple(
+            KeepOnly(k["column"], tuple(str(v) for v in k["values"]), k["excluded_as"])
+            for k in spec.get("keep_only") or []
+        )
+        tools[name] = SurveyTool(
+            name=name,
+            label=spec["label"],
+            file_types=tuple(spec["file_types"]),
+            header_rows=int(spec["header_rows"]),
+            header_style=spec["header_style"],
+            signature=tuple(spec["signature"]),
+            response_id=spec.get("response_id"),
+            submitted_at=spec["submitted_at"],
+            date_formats=tuple(spec["date_formats"]),
+            multi_separator=multi.get("separator"),
+            multi_spread=bool(multi.get("spread", False)),
+            generic_subheaders=tuple(spec.get("generic_subheaders") or ()),
+            keep_only=keep_only,
+            timezone_from_import_id=bool(spec.get("timezone_from_import_id", False)),
+        )
+    return tools
+
+
+def check_tool(declared: str, first_header_row: list[str]) -> SurveyTool:
+    """The declared tool, if the header carries its signature; otherwise a clear error."""
+    tools = survey_tools()
+    if declared not in tools:
+        raise UnreadableExport(f"The registry names survey tool {declared!r}; known tools are "
+                               f"{', '.join(sorted(tools))}.")
+    tool = tools[declared]
+    if tool.matches(first_header_row):
+        return tool
+    missing = [c for c in tool.signature if c not in set(first_header_row)]
+    looks_like = [t.label for t in tools.values() if t.name != declared and t.matches(first_header_row)]
+    hint = f" It looks like a {looks_like[0]} instead." if looks_like else ""
+    shown = ", ".join(first_header_row[:6]) or "(nothing)"
+    raise UnreadableExport(
+        f"Expected a {tool.label} whose first row has the columns {', '.join(tool.signature)}; "
+        f"missing {', '.join(missing)}. The first row starts: {shown}.{hint}"
+    )

@@ -1,0 +1,67 @@
+"""The hand-maintained reference data (question bank, options, crosswalk) as polars frames.
+
+The CSVs live in dbt_project/seeds so that dbt loads the very same files as seeds: one source of
+truth that a non-programmer edits in a spreadsheet, read here by ingest and there by the models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.settings import REFERENCE_DIR
+
+
+def _read(directory: Path, name: str) -> pl.DataFrame:
+    return pl.read_csv(directory / f"{name}.csv", infer_schema=False)
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    questions: pl.DataFrame
+    answer_options: pl.DataFrame
+    answer_labels: pl.DataFrame
+    instrument_columns: pl.DataFrame
+
+    def instrument_ids(self) -> set[str]:
+        return set(self.instrument_columns["instrument_id"].unique().to_list())
+
+    def label_lookup(self) -> pl.DataFrame:
+        """Every accepted spelling of every option, normalised for matching.
+
+        Columns: option_set_id, label_key (lower-cased, single-spaced), option_code.
+        """
+        canonical = self.answer_options.select(
+            "option_set_id", pl.col("label").alias("label_as_exported"), "option_code"
+        )
+        alternatives = self.answer_labels.select("option_set_id", "label_as_exported", "option_code")
+        codes = self.answer_options.select(
+            "option_set_id", pl.col("option_code").alias("label_as_exported"), "option_code"
+        )
+        return (
+            pl.concat([canonical, alternatives, codes])
+            .with_columns(label_key=normalise_label(pl.col("label_as_exported")))
+            .select("option_set_id", "label_key", "option_code")
+            .unique(subset=["option_set_id", "label_key"], keep="first", maintain_order=True)
+        )
+
+
+def normalise_label(expr: pl.Expr) -> pl.Expr:
+    """Case, curly apostrophes and repeated spaces never decide whether an answer matches."""
+    return (
+        expr.str.replace_all("\u2019", "'", literal=True)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
+
+
+def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
+    return ReferenceData(
+        questions=_read(directory, "ref_questions"),
+        answer_options=_read(directory, "ref_answer_options"),
+        answer_labels=_read(directory, "ref_answer_labels"),
+        instrument_columns=_read(directory, "ref_instrument_columns"),
+    )

@@ -1,0 +1,146 @@
+"""The registry of organisations, their services and the exports they send (data/sources.yml).
+
+This is the one file an operator edits to register a new organisation or a new export; nothing
+is guessed: a file that no export entry matches is held with a message saying so.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+ORGANISATION_TYPES = {"nhs", "local_authority", "voluntary_sector", "private_provider"}
+DATE_ORDERS = {"DMY", "MDY"}
+
+
+class RegistryError(ValueError):
+    """The registry file itself is wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class ExportRegistration:
+    pattern: str
+    organisation_id: str
+    wave: int
+    tool: str
+    instrument_id: str
+    date_order: str | None = None
+    timezone: str = "Europe/London"
+    service_id: str | None = None
+
+    def matches(self, file_name: str) -> bool:
+        return fnmatch.fnmatchcase(file_name, self.pattern)
+
+
+@dataclass(frozen=True)
+class Registry:
+    organisations: pl.DataFrame
+    services: pl.DataFrame
+    service_aliases: pl.DataFrame
+    exports: tuple[ExportRegistration, ...]
+
+    def registration_for(self, file_name: str) -> ExportRegistration | None:
+        for export in self.exports:
+            if export.matches(file_name):
+                return export
+        return None
+
+
+def _alias_key(name: str) -> str:
+    return " ".join(name.replace("\u2019", "'").split()).lower()
+
+
+def load_registry(path: Path) -> Registry:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as error:
+        raise RegistryError(f"No registry at {path}: copy data/sources.yml and edit it.") from error
+    except yaml.YAMLError as error:
+        raise RegistryError(f"{path} is not valid YAML: {error}") from error
+
+    organisations, services, aliases = [], [], []
+    for org in document.get("organisations") or []:
+        org_id = org.get("id")
+        if not org_id:
+            raise RegistryError(f"{path}: an organisation has no id: {org}")
+        org_type = org.get("type")
+        if org_type not in ORGANISATION_TYPES:
+            raise RegistryError(
+                f"{path}: organisation {org_id} has type {org_type!r}; "
+                f"use one of {sorted(ORGANISATION_TYPES)}"
+            )
+        organisations.append(
+            {
+                "organisation_id": org_id,
+                "organisation_name": org.get("name", org_id),
+                "organisation_type": org_type,
+                "baseline_wave": org.get("baseline_wave"),
+            }
+        )
+        for service in org.get("services") or []:
+            service_id = service["id"]
+            services.append(
+                {
+                    "organisation_id": org_id,
+                    "service_id": service_id,
+                    "service_name": service.get("name", service_id),
+                }
+            )
+            # A service is found by its id, its name and every alias; renamed or merged
+            # services list their old names as aliases so their history stays with them.
+            for name in {service_id, service.get("name", service_id), *(service.get("aliases") or [])}:
+                aliases.append(
+                    {"organisation_id": org_id, "alias_key": _alias_key(str(name)), "service_id": service_id}
+                )
+
+    known_orgs = {o["organisation_id"] for o in organisations}
+    exports = []
+    for entry in document.get("exports") or []:
+        try:
+            export = ExportRegistration(
+                pattern=str(entry["file"]),
+                organisation_id=str(entry["organisation"]),
+                wave=int(entry["wave"]),
+                tool=str(entry["tool"]),
+                instrument_id=str(entry["instrument"]),
+                date_order=entry.get("date_order"),
+                timezone=entry.get("timezone", "Europe/London"),
+                service_id=entry.get("service"),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise RegistryError(
+                f"{path}: export entry {entry} needs file, organisation, wave (a year), tool and "
+                f"instrument ({error})"
+            ) from error
+        if export.organisation_id not in known_orgs:
+            raise RegistryError(f"{path}: export {export.pattern} names unknown organisation "
+                                f"{export.organisation_id!r}")
+        if export.date_order is not None and export.date_order not in DATE_ORDERS:
+            raise RegistryError(f"{path}: export {export.pattern} has date_order "
+                                f"{export.date_order!r}; use DMY or MDY")
+        exports.append(export)
+
+    alias_frame = pl.DataFrame(
+        aliases, schema={"organisation_id": pl.String, "alias_key": pl.String, "service_id": pl.String}
+    ).unique()
+    clashes = alias_frame.group_by("organisation_id", "alias_key").agg(pl.col("service_id").n_unique())
+    clashes = clashes.filter(pl.col("service_id") > 1)
+    if clashes.height:
+        raise RegistryError(f"{path}: these names point at more than one service: "
+                            f"{clashes.select('organisation_id', 'alias_key').rows()}")
+    return Registry(
+        organisations=pl.DataFrame(
+            organisations,
+            schema={"organisation_id": pl.String, "organisation_name": pl.String,
+                    "organisation_type": pl.String, "baseline_wave": pl.Int32},
+        ),
+        services=pl.DataFrame(
+            services, schema={"organisation_id": pl.String, "service_id": pl.String, "service_name": pl.String}
+        ),
+        service_aliases=alias_frame,
+        exports=tuple(exports),
+    )

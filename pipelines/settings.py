@@ -1,0 +1,69 @@
+"""Where things live and the few knobs an operator may turn, each with an embedded default.
+
+Every path can be overridden by an environment variable so tests and deployments can point the
+pipeline elsewhere without touching code. Defaults keep everything inside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+# The development key is public (it is in this file): fine for bundled samples, never for real
+# data, where an operator sets COPROD_HASH_KEY and keeps it apart from the data.
+DEVELOPMENT_HASH_KEY = "coprod-development-key-not-for-real-data"
+
+
+def _path(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value).resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    inbox_dirs: tuple[Path, ...]
+    registry_file: Path
+    warehouse: Path
+    marts_dir: Path
+    publications_dir: Path
+    archive_dir: Path
+    quarantine_dir: Path
+    redaction_names_file: Path
+    max_rejected_share: float
+
+    @property
+    def hash_key(self) -> bytes:
+        return os.environ.get("COPROD_HASH_KEY", DEVELOPMENT_HASH_KEY).encode()
+
+    @property
+    def uses_development_key(self) -> bool:
+        return "COPROD_HASH_KEY" not in os.environ
+
+
+def load_settings() -> Settings:
+    data_dir = _path("COPROD_DATA_DIR", REPO_ROOT / "data")
+    inbox = os.environ.get("COPROD_INBOX")
+    inbox_dirs = (
+        tuple(Path(p).resolve() for p in inbox.split(os.pathsep) if p)
+        if inbox
+        else (data_dir / "samples", data_dir / "inbox")
+    )
+    return Settings(
+        data_dir=data_dir,
+        inbox_dirs=inbox_dirs,
+        registry_file=_path("COPROD_REGISTRY", data_dir / "sources.yml"),
+        warehouse=_path("COPROD_WAREHOUSE", data_dir / "warehouse.duckdb"),
+        marts_dir=_path("COPROD_MARTS_DIR", data_dir / "marts"),
+        publications_dir=_path("COPROD_PUBLICATIONS_DIR", data_dir / "publications"),
+        archive_dir=_path("COPROD_ARCHIVE_DIR", data_dir / "archive"),
+        quarantine_dir=_path("COPROD_QUARANTINE_DIR", data_dir / "quarantine"),
+        redaction_names_file=_path("COPROD_REDACTION_NAMES", data_dir / "redaction_names.txt"),
+        max_rejected_share=float(os.environ.get("COPROD_MAX_REJECTED_SHARE", "0.5")),
+    )
