@@ -37,14 +37,14 @@ def keyed_hash(values: pl.Series, key: bytes, scope: pl.Series) -> pl.Series:
     frame = pl.DataFrame({"scope": scope, "value": values})
     with duckdb.connect() as con:
         con.register("to_hash", frame.to_arrow())
-        result = con.execute(
+        result = con.sql(
             """
             select case when value is null or value = '' then null else
                 sha256($outer::blob || unhex(sha256($inner::blob || encode(scope || ':' || value))))
             end as hashed
             from to_hash
             """,
-            {"outer": outer, "inner": inner},
+            params={"outer": outer, "inner": inner},
         ).to_arrow_table()
     return pl.Series(values.name, result.column("hashed"), dtype=pl.String)
 

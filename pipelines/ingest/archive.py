@@ -1,0 +1,60 @@
+"""Every arriving file is kept, once, by content hash, before anything else happens to it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ArrivedFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def arrived_files(inbox_dirs: tuple[Path, ...]) -> list[ArrivedFile]:
+    """Files waiting in the inbox folders, in a stable order (notes and hidden files skipped)."""
+    found = []
+    for folder in inbox_dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith(".") and path.suffix.lower() != ".md":
+                found.append(ArrivedFile(path, sha256_of(path), path.stat().st_size))
+    return found
+
+
+def archive(file: ArrivedFile, archive_dir: Path) -> Path:
+    """Copy into the archive under its hash (a no-op when those bytes are already there)."""
+    target = archive_dir / file.sha256[:2] / f"{file.sha256}{file.path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(target.suffix + ".partial")
+        shutil.copyfile(file.path, partial)
+        partial.replace(target)  # atomic: the archive never holds half a file
+        target.with_suffix(".json").write_text(json.dumps(
+            {"original_name": file.path.name, "size": file.size, "sha256": file.sha256}, indent=2
+        ))
+    return target
+
+
+def quarantine(file: ArrivedFile, quarantine_dir: Path, reason: str) -> Path:
+    """Keep a copy beside a plain-text note of why it was not ingested."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    target = quarantine_dir / f"{file.sha256[:12]}__{file.path.name}"
+    if not target.exists():
+        shutil.copyfile(file.path, target)
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    return target
