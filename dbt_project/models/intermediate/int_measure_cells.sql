@@ -1,0 +1,53 @@
+-- n (valid answers) and k (positive answers) per cell, before any suppression. A cell is one
+-- organisation, wave and measure at one breakdown:
+--   organisation         all respondents the measure applies to   service_id 'ALL', group_id 'all'
+--   organisation_rollup  workforce or lived_experience             service_id 'ALL'
+--   organisation_group   one respondent group (role)               service_id 'ALL'
+--   service              one service                               group_id 'all'
+--   service_rollup       one service and roll-up
+with outcomes as (
+    select * from {{ ref('int_response_measure_outcomes') }}
+),
+
+expanded as (
+    select organisation_id, wave, measure_id, 'organisation' as breakdown, 'ALL' as service_id,
+        'all' as group_id, is_positive, trend_group, question_version
+    from outcomes
+    union all
+    select organisation_id, wave, measure_id, 'organisation_rollup', 'ALL', rollup,
+        is_positive, trend_group, question_version
+    from outcomes
+    union all
+    select organisation_id, wave, measure_id, 'organisation_group', 'ALL', respondent_group,
+        is_positive, trend_group, question_version
+    from outcomes
+    union all
+    select organisation_id, wave, measure_id, 'service', service_id, 'all',
+        is_positive, trend_group, question_version
+    from outcomes
+    union all
+    select organisation_id, wave, measure_id, 'service_rollup', service_id, rollup,
+        is_positive, trend_group, question_version
+    from outcomes
+)
+
+select
+    concat_ws('|', organisation_id, wave, measure_id, breakdown, service_id, group_id) as cell_id,
+    organisation_id,
+    wave,
+    measure_id,
+    breakdown,
+    service_id,
+    group_id,
+    count(*) as n,
+    count(*) filter (where is_positive) as k,
+    -- Versions whose wording differs are in different trend groups; a cell mixing them is
+    -- marked so that no change is computed against it.
+    case
+        when count(distinct trend_group) = 1 then min(trend_group)
+        else 'mixed:' || string_agg(distinct trend_group, '+' order by trend_group)
+    end as trend_group,
+    string_agg(distinct question_version::varchar, ',' order by question_version::varchar)
+        as question_versions
+from expanded
+group by all

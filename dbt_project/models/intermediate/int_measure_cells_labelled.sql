@@ -1,0 +1,47 @@
+-- Suppressed cells with everything a reader needs beside the numbers: names, labels, wave
+-- position. Still holds the withheld counts, so it stays in the warehouse; marts withhold them.
+with cells as (
+    select * from {{ ref('int_measure_cells_suppressed') }}
+),
+
+group_labels as (
+    select 'all' as group_id, 'All respondents' as group_label
+    union all select 'workforce', 'Workforce (all staff roles)'
+    union all select 'lived_experience', 'Lived experience (people who draw on care and carers)'
+    union all select group_id, label from {{ ref('ref_respondent_groups') }}
+)
+
+select
+    cells.cell_id,
+    cells.organisation_id,
+    organisations.organisation_name,
+    organisations.organisation_type,
+    cells.wave,
+    waves.wave_number,
+    waves.is_baseline,
+    waves.baseline_wave,
+    waves.previous_wave,
+    cells.breakdown,
+    cells.service_id,
+    coalesce(services.service_name, 'All services') as service_name,
+    cells.group_id,
+    group_labels.group_label,
+    cells.measure_id,
+    measures.measure_label,
+    measures.measure_family,
+    measures.question_id,
+    cells.question_versions,
+    cells.trend_group,
+    cells.n,
+    cells.k,
+    cells.suppressed,
+    cells.suppression_reason
+from cells
+inner join {{ ref('stg_registry__organisations') }} as organisations
+    on cells.organisation_id = organisations.organisation_id
+inner join {{ ref('int_waves') }} as waves
+    on cells.organisation_id = waves.organisation_id and cells.wave = waves.wave
+inner join {{ ref('int_measures') }} as measures on cells.measure_id = measures.measure_id
+inner join group_labels on cells.group_id = group_labels.group_id
+left join {{ ref('stg_registry__services') }} as services
+    on cells.organisation_id = services.organisation_id and cells.service_id = services.service_id

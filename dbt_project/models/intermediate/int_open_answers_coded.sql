@@ -1,0 +1,90 @@
+-- Free-text answers coded with the codebook (ref_codebook.csv): a phrase matches as whole words,
+-- case-insensitively. 'level' questions get one code (lowest priority number wins, else the
+-- question's fallback); 'themes' questions get every matching theme (else the fallback).
+-- Where an export carries an analyst's own coding of the answer, that coding wins and the
+-- answer is not coded here.
+with open_answers as (
+    select
+        response_key,
+        file_sha256,
+        question_id,
+        question_version,
+        lower(replace(text_redacted, '’', '''')) as text_lower
+    from {{ ref('stg_validated__open_answers') }}
+    where part = 'answer' and trim(text_redacted) <> ''
+),
+
+analyst_coded as (
+    select distinct response_key, file_sha256, question_id
+    from {{ ref('stg_validated__answers') }}
+    where coded_by = 'analyst'
+),
+
+to_code as (
+    select open_answers.*
+    from open_answers
+    anti join analyst_coded
+        on open_answers.response_key = analyst_coded.response_key
+        and open_answers.file_sha256 = analyst_coded.file_sha256
+        and open_answers.question_id = analyst_coded.question_id
+),
+
+questions as (
+    select question_id, open_coding, fallback_code
+    from {{ ref('ref_questions') }}
+    where answer_type = 'open'
+),
+
+matches as (
+    select
+        to_code.response_key,
+        to_code.file_sha256,
+        to_code.question_id,
+        to_code.question_version,
+        codebook.code,
+        codebook.priority
+    from to_code
+    inner join {{ ref('ref_codebook') }} as codebook
+        on to_code.question_id = codebook.question_id
+        and regexp_matches(
+            to_code.text_lower,
+            '\b' || regexp_escape(lower(replace(codebook.phrase, '’', ''''))) || '\b'
+        )
+),
+
+ranked as (
+    select
+        matches.*,
+        questions.open_coding,
+        row_number() over (
+            partition by matches.response_key, matches.file_sha256, matches.question_id
+            order by matches.priority, matches.code
+        ) as match_rank
+    from matches
+    inner join questions on matches.question_id = questions.question_id
+),
+
+coded as (
+    select distinct response_key, file_sha256, question_id, question_version, code as option_code
+    from ranked
+    where open_coding = 'themes' or match_rank = 1
+),
+
+uncoded as (
+    select
+        to_code.response_key,
+        to_code.file_sha256,
+        to_code.question_id,
+        to_code.question_version,
+        questions.fallback_code as option_code
+    from to_code
+    inner join questions on to_code.question_id = questions.question_id
+    anti join coded
+        on to_code.response_key = coded.response_key
+        and to_code.file_sha256 = coded.file_sha256
+        and to_code.question_id = coded.question_id
+)
+
+select *, 'codebook' as coded_by from coded
+union all
+select *, 'codebook' as coded_by from uncoded

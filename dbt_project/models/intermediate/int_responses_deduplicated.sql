@@ -1,0 +1,62 @@
+-- Every validated response, with the respondent's roll-up, marked for whether it counts.
+-- Two rules (documented in the README):
+--   1. a response re-exported in a later, overlapping file counts once: the copy from the newest
+--      file is kept;
+--   2. the same respondent submitting identical answers again within
+--      var('repeat_submission_minutes') minutes counts once: the first submission is kept.
+-- Rule 2 looks only at the copies rule 1 keeps, so a response is never a repeat of its own copy.
+with responses as (
+    select * from {{ ref('stg_validated__responses') }}
+),
+
+ranked_copies as (
+    select
+        *,
+        row_number() over (
+            partition by organisation_id, wave, response_key
+            order by file_seen_at desc, file_sha256
+        ) as copy_rank
+    from responses
+),
+
+kept_copies as (
+    select
+        * exclude (copy_rank),
+        lag(submitted_at_utc) over (
+            partition by organisation_id, wave, respondent_key, answers_fingerprint
+            order by submitted_at_utc, response_key
+        ) as previous_identical_at
+    from ranked_copies
+    where copy_rank = 1
+),
+
+classified as (
+    select
+        * exclude (previous_identical_at),
+        false as is_reexported_copy,
+        coalesce(
+            respondent_key is not null
+            and submitted_at_utc - previous_identical_at
+                <= to_minutes({{ var('repeat_submission_minutes') }}),
+            false
+        ) as is_repeat_submission
+    from kept_copies
+
+    union all by name
+
+    select
+        * exclude (copy_rank),
+        true as is_reexported_copy,
+        false as is_repeat_submission
+    from ranked_copies
+    where copy_rank > 1
+)
+
+select
+    classified.*,
+    groups.rollup,
+    not classified.is_reexported_copy and not classified.is_repeat_submission
+        as counts_in_measures
+from classified
+inner join {{ ref('ref_respondent_groups') }} as groups
+    on classified.respondent_group = groups.group_id

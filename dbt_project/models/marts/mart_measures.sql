@@ -1,0 +1,30 @@
+-- Published: every measure per organisation, wave and breakdown, with its Wilson 95% interval.
+-- Grain: organisation_id, wave, breakdown, service_id, group_id, measure_id.
+-- Withheld cells keep their row (so absence is never mistaken for zero) with n, k, pct and the
+-- interval null and suppression_reason saying why.
+select
+    organisation_id,
+    organisation_name,
+    organisation_type,
+    wave,
+    wave_number,
+    is_baseline,
+    breakdown,
+    service_id,
+    service_name,
+    group_id,
+    group_label,
+    measure_id,
+    measure_label,
+    measure_family,
+    question_id,
+    question_versions,
+    trend_group,
+    case when not suppressed then n end::integer as n,
+    case when not suppressed then k end::integer as k,
+    case when not suppressed then round(100.0 * k / n, 1) end::double as pct,
+    case when not suppressed then round({{ wilson_low('k', 'n') }}, 1) end::double as ci_low,
+    case when not suppressed then round({{ wilson_high('k', 'n') }}, 1) end::double as ci_high,
+    suppressed,
+    suppression_reason
+from {{ ref('int_measure_cells_labelled') }}

@@ -1,0 +1,5 @@
+select
+    organisation_id,
+    service_id,
+    service_name
+from {{ source('registry', 'services') }}

@@ -1,0 +1,8 @@
+select
+    response_key,
+    file_sha256,
+    question_id,
+    question_version,
+    part,
+    text_redacted
+from {{ source('validated', 'open_answers') }}
