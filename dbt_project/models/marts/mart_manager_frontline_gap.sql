@@ -31,7 +31,7 @@ pairs as (
 select
     organisation_id,
     organisation_name,
-    wave,
+    wave::integer as wave,
     measure_id,
     measure_label,
     '{{ var("gap_higher_group") }}' as higher_group_id,
