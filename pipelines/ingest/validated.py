@@ -33,7 +33,7 @@ class ValidationSummary:
     open_answers: int
     rejected_at_read: int
     rejected_by_pandera: int
-    failures_by_check: dict[str, int]
+    failures_by_table: dict[str, dict[str, int]]  # table -> pandera failure reason -> rows
 
 
 def write_registry_tables(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
@@ -83,12 +83,14 @@ def build_validated(
     replace_table(con, "validated.open_answers", open_answers)
     replace_table(con, "validated.rejected_rows", rejected)
 
-    reasons = validation_rejections.group_by("reason").len().sort("reason")
+    def reasons(bad: pl.DataFrame) -> dict[str, int]:
+        return dict(bad.group_by("reason").len().sort("reason").iter_rows())
+
     return ValidationSummary(
         responses=valid_responses.height,
         answers=valid_answers.height,
         open_answers=open_answers.height,
         rejected_at_read=read_rejections.height,
         rejected_by_pandera=validation_rejections.height,
-        failures_by_check=dict(reasons.iter_rows()),
+        failures_by_table={"responses": reasons(bad_responses), "answers": reasons(bad_answers)},
     )

@@ -1,0 +1,134 @@
+"""Dagster assets for the first half of the lineage: exports in, validated responses out."""
+
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from pipelines.ingest.intake import FileOutcome, ingest_inbox
+from pipelines.ingest.validated import build_validated, write_registry_tables
+from pipelines.reference import load_reference
+from pipelines.registry import load_registry
+from pipelines.settings import load_settings
+from pipelines.warehouse import connect
+
+OWNER = "team:data-engineering"
+VALIDATED_TABLES = {
+    "responses": "One row per accepted response of the current version of each file.",
+    "answers": "One row per chosen answer option (multi-select questions give several rows).",
+    "open_answers": "Redacted free-text answers: warehouse only, never published.",
+    "rejected_rows": "Responses and answers set aside at read or validation, with the reason.",
+}
+
+
+def _outcome_table(outcomes: list[FileOutcome]) -> str:
+    lines = ["| file | sha256 | status | accepted | rejected | reason |", "|---|---|---|---|---|---|"]
+    for o in outcomes:
+        reason = (o.reason or "").replace("|", "/").replace("\n", " ")
+        lines.append(f"| {o.file_name} | {o.file_sha256[:12]} | {o.status} | "
+                     f"{o.responses_accepted} | {o.responses_rejected} | {reason} |")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=["ingest", "survey_exports"],
+    group_name="ingest",
+    owners=[OWNER],
+    kinds={"python", "duckdb"},
+    description=(
+        "Every file in the inbox, archived by sha256 and read with the survey tool's layout "
+        "(survey_tools.yml) and the crosswalk (ref_instrument_columns.csv). Personal columns "
+        "are never read; identifiers become keyed hashes; free text is redacted. Unregistered "
+        "files are held and unreadable ones quarantined with a reason; the others go on."
+    ),
+)
+def survey_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    if settings.uses_development_key:
+        context.log.warning("COPROD_HASH_KEY is not set: using the public development key. "
+                            "Fine for the bundled samples; set a secret key for real data.")
+    reference, registry = load_reference(), load_registry(settings.registry_file)
+    with connect(settings.warehouse) as con:
+        outcomes = ingest_inbox(con, settings, reference, registry)
+    for o in outcomes:  # one greppable line per file
+        context.log.info(f"file={o.file_name} sha256={o.file_sha256[:12]} status={o.status} "
+                         f"accepted={o.responses_accepted} rejected={o.responses_rejected}"
+                         + (f" reason={o.reason}" if o.status in {"held", "quarantined"} else ""))
+    counts = {s: sum(o.status == s for o in outcomes)
+              for s in ("ingested", "unchanged", "held", "quarantined")}
+    return dg.MaterializeResult(metadata={
+        "files": dg.MetadataValue.md(_outcome_table(outcomes)),
+        **{f"files_{status}": n for status, n in counts.items()},
+        "responses_accepted_new": sum(o.responses_accepted for o in outcomes if o.status == "ingested"),
+        "archive": dg.MetadataValue.path(str(settings.archive_dir)),
+        "quarantine": dg.MetadataValue.path(str(settings.quarantine_dir)),
+        "outcomes_json": dg.MetadataValue.json([
+            {"file": o.file_name, "sha256": o.file_sha256, "status": o.status, "reason": o.reason}
+            for o in outcomes
+        ]),
+    })
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["registry", "organisations"], group_name="reference", owners=[OWNER],
+                     kinds={"yaml", "duckdb"},
+                     description="Organisations declared in data/sources.yml."),
+        dg.AssetSpec(["registry", "services"], group_name="reference", owners=[OWNER],
+                     kinds={"yaml", "duckdb"},
+                     description="Services (with their aliases resolved at ingest) from data/sources.yml."),
+    ],
+)
+def registry_tables(context: dg.AssetExecutionContext):
+    settings = load_settings()
+    registry = load_registry(settings.registry_file)
+    with connect(settings.warehouse) as con:
+        write_registry_tables(con, registry)
+    yield dg.MaterializeResult(asset_key=["registry", "organisations"],
+                               metadata={"dagster/row_count": registry.organisations.height,
+                                         "source": dg.MetadataValue.path(str(settings.registry_file))})
+    yield dg.MaterializeResult(asset_key=["registry", "services"],
+                               metadata={"dagster/row_count": registry.services.height})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["validated", table], group_name="validation", owners=[OWNER],
+                     kinds={"pandera", "duckdb"}, description=description,
+                     deps=[survey_exports.key, dg.AssetKey(["registry", "organisations"]),
+                           dg.AssetKey(["registry", "services"])])
+        for table, description in VALIDATED_TABLES.items()
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("pandera_schema", asset=["validated", "responses"],
+                          description="Every response satisfies the pandera responses schema."),
+        dg.AssetCheckSpec("pandera_schema", asset=["validated", "answers"],
+                          description="Every answer is a declared option of its question."),
+    ],
+)
+def validated_responses(context: dg.AssetExecutionContext):
+    settings = load_settings()
+    reference, registry = load_reference(), load_registry(settings.registry_file)
+    with connect(settings.warehouse) as con:
+        summary = build_validated(con, reference, registry)
+        counts = {t: con.execute(f"select count(*) from validated.{t}").fetchone()[0]
+                  for t in VALIDATED_TABLES}
+        reasons = con.execute(
+            "select reason, count(*) from validated.rejected_rows group by 1 order by 2 desc limit 20"
+        ).fetchall()
+    for table, rows in counts.items():
+        metadata = {"dagster/row_count": rows}
+        if table == "rejected_rows":
+            metadata["top_reasons"] = dg.MetadataValue.md(
+                "\n".join(f"- {n} x {reason}" for reason, n in reasons) or "none")
+        yield dg.MaterializeResult(asset_key=["validated", table], metadata=metadata)
+    for table, own in summary.failures_by_table.items():
+        yield dg.AssetCheckResult(
+            asset_key=["validated", table],
+            check_name="pandera_schema",
+            passed=not own,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows_rejected": sum(own.values()),
+                      "failure_cases": dg.MetadataValue.json(own)},
+        )

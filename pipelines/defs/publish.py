@@ -1,0 +1,129 @@
+"""Publication: stage the marts as Parquet, gate them with Great Expectations (blocking asset
+checks), then swap them into data/marts in one atomic step."""
+
+
+import json
+
+import dagster as dg
+import yaml
+from dagster_dbt import get_asset_key_for_model
+
+from pipelines.defs.ingest import OWNER
+from pipelines.defs.transform import coprod_dbt_models
+from pipelines.publication import (
+    PUBLISHED_MARTS,
+    current_manifest,
+    promote,
+    read_staged,
+    stage_marts,
+    staging_dir,
+)
+from pipelines.ingest.validated import CURRENT_FILES_SQL
+from pipelines.quality_gates import DATA_DOCS_INDEX, row_count_floor, run_gate
+from pipelines.reference import load_reference
+from pipelines.registry import load_registry
+from pipelines.settings import DBT_PROJECT_DIR, load_settings
+from pipelines.warehouse import connect, read_table
+
+STAGED = dg.AssetKey(["publish", "staged_marts"])
+
+
+@dg.asset(
+    key=STAGED,
+    group_name="publish",
+    owners=[OWNER],
+    kinds={"parquet"},
+    deps=[get_asset_key_for_model([coprod_dbt_models], mart) for mart in PUBLISHED_MARTS],
+    description=(
+        "The published marts written as Parquet to data/publications/.staging, aside from what "
+        "analysts read. Great Expectations checks them here; nothing is published unless every "
+        "check passes."
+    ),
+)
+def staged_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    staged = stage_marts(settings.warehouse, settings.publications_dir)
+    return dg.MaterializeResult(metadata={
+        "staging": dg.MetadataValue.path(str(staging_dir(settings.publications_dir))),
+        **{f"rows_{m.name}": m.rows for m in staged},
+        "dagster/row_count": sum(m.rows for m in staged),
+    })
+
+
+def _gate_parameters(mart: str) -> dict:
+    settings = load_settings()
+    registry = load_registry(settings.registry_file)
+    reference = load_reference()
+    groups = reference.answer_options.filter(
+        reference.answer_options["option_set_id"] == "respondent_group"
+    )["option_code"].to_list()
+    previous = current_manifest(settings.marts_dir)
+    previous_rows = previous["marts"].get(mart, {}).get("rows") if previous else None
+    dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    return {
+        "known_organisations": registry.organisations["organisation_id"].to_list(),
+        "known_services": ["ALL", *registry.services["service_id"].to_list()],
+        "known_groups": ["all", "workforce", "lived_experience", *groups],
+        "min_cell_size": dbt_vars["min_cell_size"],
+        "min_row_count": row_count_floor(previous_rows),
+    }
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(f"gx_{mart}", asset=STAGED, blocking=True,
+                          description=f"Great Expectations suite {mart} (expectations/gx) on the "
+                                      "staged Parquet; blocks publication when it fails.")
+        for mart in PUBLISHED_MARTS
+    ],
+)
+def gx_publication_gates(context: dg.AssetCheckExecutionContext):
+    settings = load_settings()
+    staging = staging_dir(settings.publications_dir)
+    for mart in PUBLISHED_MARTS:
+        result = run_gate(mart, staging / f"{mart}.parquet", _gate_parameters(mart))
+        yield dg.AssetCheckResult(
+            asset_key=STAGED,
+            check_name=f"gx_{mart}",
+            passed=result.passed,
+            metadata={
+                "expectations_evaluated": result.evaluated,
+                "expectations_failed": len(result.failures),
+                "failures": dg.MetadataValue.json(result.failures),
+                "data_docs": dg.MetadataValue.path(str(DATA_DOCS_INDEX)),
+            },
+        )
+
+
+@dg.asset(
+    key=["publish", "published_marts"],
+    group_name="publish",
+    owners=[OWNER],
+    kinds={"parquet"},
+    deps=[STAGED],
+    description=(
+        "The marts analysts read in data/marts/: swapped in atomically once every Great "
+        "Expectations gate passed, with a manifest.json recording the publication id, the "
+        "code version and the source files (name and sha256) that produced it."
+    ),
+)
+def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    staged = read_staged(settings.publications_dir)
+    with connect(settings.warehouse, read_only=True) as con:
+        sources = read_table(con, f"""
+            select file_name, file_sha256, organisation_id, wave, tool, instrument_id,
+                   responses_accepted, responses_rejected
+            from ingest.files where file_sha256 in ({CURRENT_FILES_SQL}) order by file_name""")
+    provenance = {"dagster_run_id": context.run_id,
+                  "source_files": sources.to_dicts()}
+    publication_id, changed = promote(staged, settings.publications_dir, settings.marts_dir,
+                                      provenance)
+    context.log.info(f"publication={publication_id} changed={changed}")
+    return dg.MaterializeResult(metadata={
+        "publication_id": publication_id,
+        "changed": changed,
+        "marts_dir": dg.MetadataValue.path(str(settings.marts_dir)),
+        "source_files": dg.MetadataValue.json(json.loads(json.dumps(sources.to_dicts(), default=str))),
+        **{f"rows_{m.name}": m.rows for m in staged},
+    })

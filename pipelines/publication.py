@@ -1,0 +1,143 @@
+"""Publishing marts for analysts: write aside, check, then swap into place in one step.
+
+data/marts is a symbolic link to one complete publication folder under data/publications/.
+A new publication is written to data/publications/.staging, checked, renamed to its id, and the
+link is replaced atomically (rename of a new link over the old one). A reader therefore always
+sees one whole publication, never a half-written or mixed one, and a failed or killed run
+leaves the previous publication in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.settings import REPO_ROOT
+from pipelines.warehouse import connect
+
+PUBLISHED_MARTS = ("mart_measures", "mart_measure_changes", "mart_manager_frontline_gap")
+STAGING_NAME = ".staging"
+MANIFEST_NAME = "manifest.json"
+KEEP_PUBLICATIONS = 5
+
+
+@dataclass(frozen=True)
+class StagedMart:
+    name: str
+    path: Path
+    rows: int
+    sha256: str
+
+
+def staging_dir(publications_dir: Path) -> Path:
+    return publications_dir / STAGING_NAME
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def stage_marts(warehouse: Path, publications_dir: Path) -> list[StagedMart]:
+    """Copy every published mart from the warehouse to Parquet in the staging folder."""
+    staging = staging_dir(publications_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    staged = []
+    with connect(warehouse, read_only=True) as con:
+        for mart in PUBLISHED_MARTS:
+            path = staging / f"{mart}.parquet"
+            # ORDER BY ALL: the same rows always give the same bytes, so an unchanged
+            # publication is recognised and not republished.
+            con.execute(
+                f"copy (select * from marts.{mart} order by all) to '{path}' "
+                "(format parquet, compression zstd)"
+            )
+    return read_staged(publications_dir)
+
+
+def read_staged(publications_dir: Path) -> list[StagedMart]:
+    """The marts waiting in the staging folder, with their row counts and content hashes."""
+    import pyarrow.parquet as pq
+
+    staging = staging_dir(publications_dir)
+    return [
+        StagedMart(mart, staging / f"{mart}.parquet",
+                   pq.ParquetFile(staging / f"{mart}.parquet").metadata.num_rows,
+                   _sha256(staging / f"{mart}.parquet"))
+        for mart in PUBLISHED_MARTS
+    ]
+
+
+def current_manifest(marts_link: Path) -> dict | None:
+    manifest = marts_link / MANIFEST_NAME
+    if not manifest.exists():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8"))
+
+
+def code_version() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return commit
+
+
+def promote(
+    staged: list[StagedMart], publications_dir: Path, marts_link: Path, provenance: dict,
+    now: dt.datetime | None = None,
+) -> tuple[str, bool]:
+    """Swap the staged marts into place. Returns (publication id, whether anything changed)."""
+    previous = current_manifest(marts_link)
+    staging = staging_dir(publications_dir)
+    if previous and {m.name: m.sha256 for m in staged} == {
+        name: entry["sha256"] for name, entry in previous["marts"].items()
+    }:
+        shutil.rmtree(staging, ignore_errors=True)
+        return previous["publication_id"], False
+
+    now = now or dt.datetime.now(dt.UTC)
+    content = hashlib.sha256("".join(m.sha256 for m in staged).encode()).hexdigest()
+    publication_id = f"{now:%Y%m%dT%H%M%SZ}-{content[:8]}"
+    manifest = {
+        "publication_id": publication_id,
+        "published_at": now.isoformat(),
+        "code_version": code_version(),
+        **provenance,
+        "marts": {m.name: {"file": m.path.name, "rows": m.rows, "sha256": m.sha256}
+                  for m in staged},
+    }
+    (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+    target = publications_dir / publication_id
+    staging.rename(target)
+    _point_link(marts_link, target)
+    _prune(publications_dir, keep={target.name})
+    return publication_id, True
+
+
+def _point_link(marts_link: Path, target: Path) -> None:
+    if marts_link.exists() and not marts_link.is_symlink():
+        # A plain folder from an older layout: keep it, aside, rather than delete anything.
+        marts_link.rename(target.parent / f"replaced-folder-{target.name}")
+    temporary = marts_link.with_name(f".{marts_link.name}.next")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(os.path.relpath(target, marts_link.parent))
+    os.replace(temporary, marts_link)  # atomic on POSIX: readers see old or new, never neither
+
+
+def _prune(publications_dir: Path, keep: set[str]) -> None:
+    publications = sorted(
+        p for p in publications_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in keep
+    )
+    for old in publications[: max(0, len(publications) - (KEEP_PUBLICATIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
