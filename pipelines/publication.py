@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
 from pipelines.warehouse import connect
 
 PUBLISHED_MARTS = ("mart_measures", "mart_measure_changes", "mart_manager_frontline_gap")
@@ -72,6 +72,23 @@ def read_staged(publications_dir: Path) -> list[StagedMart]:
                    _sha256(staging / f"{mart}.parquet"))
         for mart in PUBLISHED_MARTS
     ]
+
+
+def input_fingerprint(settings: Settings) -> str:
+    """Everything a publication is made from: inbox files, configuration, reference data, models.
+
+    Recorded in the manifest, so a run can tell that nothing changed and leave the marts be.
+    """
+    from pipelines.ingest.archive import arrived_files
+    from pipelines.ingest.intake import config_fingerprint
+
+    digest = hashlib.sha256(config_fingerprint(settings).encode())
+    for arrived in arrived_files(settings.inbox_dirs):
+        digest.update(arrived.sha256.encode())
+    for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
+        if path.suffix in {".sql", ".yml"} and "target" not in path.parts:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def current_manifest(marts_link: Path) -> dict | None:

@@ -35,10 +35,16 @@ def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     schema, table = name.split(".")
-    return bool(con.execute(
+    return bool(scalar(
+        con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()[0])
+    ))
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The single value a query returns (fully fetched, so the connection is free after)."""
+    return con.sql(sql, params=params or None).fetchall()[0][0]
 
 
 def read_table(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:

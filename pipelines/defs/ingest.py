@@ -11,7 +11,7 @@ from pipelines.ingest.validated import build_validated, write_registry_tables
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.settings import load_settings
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, scalar
 
 OWNER = "team:data-engineering"
 VALIDATED_TABLES = {
@@ -112,7 +112,7 @@ def validated_responses(context: dg.AssetExecutionContext):
     reference, registry = load_reference(), load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
         summary = build_validated(con, reference, registry)
-        counts = {t: con.execute(f"select count(*) from validated.{t}").fetchone()[0]
+        counts = {t: scalar(con, f"select count(*) from validated.{t}")
                   for t in VALIDATED_TABLES}
         reasons = con.execute(
             "select reason, count(*) from validated.rejected_rows group by 1 order by 2 desc limit 20"

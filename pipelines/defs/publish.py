@@ -13,6 +13,7 @@ from pipelines.defs.transform import coprod_dbt_models
 from pipelines.publication import (
     PUBLISHED_MARTS,
     current_manifest,
+    input_fingerprint,
     promote,
     read_staged,
     stage_marts,
@@ -116,6 +117,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                    responses_accepted, responses_rejected
             from ingest.files where file_sha256 in ({CURRENT_FILES_SQL}) order by file_name""")
     provenance = {"dagster_run_id": context.run_id,
+                  "input_fingerprint": input_fingerprint(settings),
                   "source_files": sources.to_dicts()}
     publication_id, changed = promote(staged, settings.publications_dir, settings.marts_dir,
                                       provenance)

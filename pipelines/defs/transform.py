@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from pipelines.defs.ingest import OWNER
 from pipelines.settings import DBT_PROJECT_DIR, load_settings
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, scalar
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -36,7 +36,7 @@ def _row_counts(relations: dict[str, str]) -> dict[str, int]:
     with connect(settings.warehouse, read_only=True) as con:
         for name, relation in relations.items():
             try:
-                counts[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
+                counts[name] = scalar(con, f"select count(*) from {relation}")
             except Exception:  # a view over a missing table: no count rather than no run
                 continue
     return counts

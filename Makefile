@@ -1,0 +1,51 @@
+# Two commands matter: `make run` (set up, then run the pipeline on the bundled samples) and
+# `make test` (set up, then run the whole test suite). Everything else is a convenience.
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTHON  := $(BIN)/python
+STAMP   := $(VENV)/.installed-stamp
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_HOME ?= $(abspath .dagster_home)
+
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+
+.PHONY: setup run test ui docs bench samples lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+$(MANIFEST): $(STAMP) $(DBT_FILES)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+setup: $(STAMP) $(MANIFEST)
+
+run: setup
+	$(BIN)/coprod run
+
+test: setup
+	$(BIN)/pytest
+
+ui: setup
+	$(PYTHON) -c "from pipelines.cli import dagster_home; dagster_home()"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+docs: setup
+	cd dbt_project && ../$(BIN)/dbt docs generate --quiet --profiles-dir . --static
+	@echo "dbt docs: dbt_project/target/static_index.html (one self-contained page)"
+
+bench: setup
+	$(PYTHON) bench/run_bench.py
+
+samples: setup
+	$(PYTHON) -m pipelines.sample_exports
+
+lint: setup
+	$(BIN)/ruff check pipelines tests bench
+
+clean:
+	rm -rf data/warehouse.duckdb* data/marts data/publications data/archive data/quarantine \
+	       .dagster_home dbt_project/target dbt_project/logs
