@@ -1,0 +1,61 @@
+"""Build small exports with exactly the counts a test needs, in the project's CSV template.
+
+A test says "360 of 500 staff had heard of co-production" and the builder writes 500 rows, 360
+of them answering Yes: the expected figure is then a hand computation (360 / 500 = 72.0%).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+TEMPLATE_COLUMNS = [
+    "respondent_id", "submitted_at", "service", "respondent_group", "respondent_ref",
+    "completed_with_help", "staff_lived_experience", "cp_aware", "cp_define", "cp_opp_own",
+    "cp_opp_svc", "cp_staff_did", "cp_barrier", "cp_value", "cp_ladder", "cp_say", "cp_valued",
+    "cp_feel", "cp_more", "cp_chall", "cp_benefit", "pr_start", "pr_pay", "pr_costs",
+    "pr_outcome", "cp_barrier_other",
+]
+
+
+def answers(total: int, **counts: int) -> list[str]:
+    """`answers(10, Yes=7, No=3)` -> seven "Yes" then three "No"; blanks fill any remainder."""
+    values = [label for label, n in counts.items() for _ in range(n)]
+    assert len(values) <= total, f"{counts} add up to more than {total}"
+    return values + [""] * (total - len(values))
+
+
+def people(group: str, count: int, prefix: str, service: str, year: int = 2023,
+           **columns: list[str]) -> list[dict]:
+    """`count` respondents of one group; each keyword gives one column's values, row by row."""
+    rows = []
+    for i in range(count):
+        row = {"respondent_id": f"{prefix}-{i:04d}", "respondent_group": group,
+               "service": service, "respondent_ref": f"{prefix}-ref-{i:04d}",
+               "submitted_at": f"{year}-03-{1 + i % 28:02d} 10:{i % 60:02d}:00"}
+        for column, values in columns.items():
+            row[column] = values[i]
+        rows.append(row)
+    return rows
+
+
+def template_csv(rows: Iterable[dict], bom: bool = False) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=TEMPLATE_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in TEMPLATE_COLUMNS})
+    text = buffer.getvalue()
+    return (("\ufeff" + text) if bom else text).encode("utf-8")
+
+
+def organisation(org_id: str, services: list[str], org_type: str = "voluntary_sector") -> dict:
+    return {"id": org_id, "name": org_id.replace("_", " ").title(), "type": org_type,
+            "services": [{"id": s, "name": s.replace("_", " ").title()} for s in services]}
+
+
+def export(file: str, org_id: str, wave: int, instrument: str = "coprod_template_v1",
+           tool: str = "template", **extra: str) -> dict:
+    return {"file": file, "organisation": org_id, "wave": wave, "tool": tool,
+            "instrument": instrument, **extra}

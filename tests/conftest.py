@@ -1,0 +1,96 @@
+"""A private workspace per test: its own inbox, registry, warehouse, archive and marts.
+
+Tests run the real Dagster job (pandera, dbt against DuckDB, Great Expectations) in process.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+import yaml
+
+from pipelines.cli import ensure_dbt_manifest
+from pipelines.settings import REPO_ROOT
+
+SAMPLES = REPO_ROOT / "data" / "samples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> None:
+    """dagster-dbt reads the manifest when the code location is imported."""
+    ensure_dbt_manifest()
+
+
+@dataclass
+class Workspace:
+    root: Path
+    inbox: Path
+    registry_file: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def marts(self) -> Path:
+        return self.root / "marts"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    def register(self, organisations: list[dict], exports: list[dict]) -> None:
+        self.registry_file.write_text(
+            yaml.safe_dump({"organisations": organisations, "exports": exports}, sort_keys=False)
+        )
+
+    def drop(self, name: str, content: bytes | str) -> Path:
+        path = self.inbox / name
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    def run(self) -> dg.ExecuteInProcessResult:
+        from pipelines.definitions import defs
+
+        return defs.resolve_job_def("coprod_full_run").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+
+    def mart(self, name: str) -> pl.DataFrame:
+        return pl.read_parquet(self.marts / f"{name}.parquet")
+
+    def query(self, sql: str) -> pl.DataFrame:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return pl.from_arrow(con.sql(sql).to_arrow_table())
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    root = tmp_path / "data"
+    inbox = root / "inbox"
+    inbox.mkdir(parents=True)
+    registry = root / "sources.yml"
+    monkeypatch.setenv("COPROD_DATA_DIR", str(root))
+    monkeypatch.setenv("COPROD_INBOX", str(inbox))
+    monkeypatch.setenv("COPROD_REGISTRY", str(registry))
+    monkeypatch.setenv("COPROD_WAREHOUSE", str(root / "warehouse.duckdb"))
+    monkeypatch.setenv("COPROD_REDACTION_NAMES", str(REPO_ROOT / "data" / "redaction_names.txt"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    monkeypatch.delenv("COPROD_HASH_KEY", raising=False)
+    return Workspace(root=root, inbox=inbox, registry_file=registry)
+
+
+@pytest.fixture
+def sample_workspace(workspace: Workspace) -> Workspace:
+    """The bundled samples and their registry, copied into a private workspace."""
+    for path in SAMPLES.iterdir():
+        shutil.copy(path, workspace.inbox / path.name)
+    shutil.copy(REPO_ROOT / "data" / "sources.yml", workspace.registry_file)
+    return workspace
