@@ -70,9 +70,8 @@ class Workspace:
             return pl.from_arrow(con.sql(sql).to_arrow_table())
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    root = tmp_path / "data"
+def open_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """Point every setting at a fresh folder: nothing a test does touches the repository's data."""
     inbox = root / "inbox"
     inbox.mkdir(parents=True)
     registry = root / "sources.yml"
@@ -81,16 +80,33 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.setenv("COPROD_REGISTRY", str(registry))
     monkeypatch.setenv("COPROD_WAREHOUSE", str(root / "warehouse.duckdb"))
     monkeypatch.setenv("COPROD_REDACTION_NAMES", str(REPO_ROOT / "data" / "redaction_names.txt"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(root.parent / "dagster_home"))
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     monkeypatch.delenv("COPROD_HASH_KEY", raising=False)
     return Workspace(root=root, inbox=inbox, registry_file=registry)
 
 
-@pytest.fixture
-def sample_workspace(workspace: Workspace) -> Workspace:
-    """The bundled samples and their registry, copied into a private workspace."""
+def copy_samples(workspace: Workspace) -> Workspace:
+    """The bundled samples and their registry, copied into the workspace."""
     for path in SAMPLES.iterdir():
         shutil.copy(path, workspace.inbox / path.name)
     shutil.copy(REPO_ROOT / "data" / "sources.yml", workspace.registry_file)
     return workspace
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    return open_workspace(tmp_path / "data", monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_monkeypatch():
+    """For module-scoped workspaces: one pipeline run shared by a module's tests."""
+    patch = pytest.MonkeyPatch()
+    yield patch
+    patch.undo()
+
+
+@pytest.fixture
+def sample_workspace(workspace: Workspace) -> Workspace:
+    return copy_samples(workspace)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from tests.conftest import open_workspace
 from tests.builders import answers, export, organisation, people, template_csv
 
 
@@ -66,21 +67,8 @@ def attitudes_2019_rows() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, request):
-    """One pipeline run over all three surveys (module-scoped: it takes ~20 s)."""
-    monkeypatch = pytest.MonkeyPatch()
-    request.addfinalizer(monkeypatch.undo)
-    from tests.conftest import Workspace
-
-    root = tmp_path_factory.mktemp("published") / "data"
-    (root / "inbox").mkdir(parents=True)
-    for name, value in {
-        "COPROD_DATA_DIR": root, "COPROD_INBOX": root / "inbox",
-        "COPROD_REGISTRY": root / "sources.yml", "COPROD_WAREHOUSE": root / "warehouse.duckdb",
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.delenv("COPROD_HASH_KEY", raising=False)
-    workspace = Workspace(root=root, inbox=root / "inbox", registry_file=root / "sources.yml")
+def published(tmp_path_factory, module_monkeypatch):
+    workspace = open_workspace(tmp_path_factory.mktemp("published") / "data", module_monkeypatch)
     workspace.register(
         [organisation("scie_national", ["national"]),
          organisation("hope_charity", ["all_services"]),

@@ -1,0 +1,130 @@
+"""`coprod run` (what `make run` calls) on the bundled samples: the published awareness figures
+match a count made straight from the sample files with the csv module, a second run with nothing
+new changes nothing, and no planted personal data survives anywhere."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import SAMPLES, copy_samples, open_workspace
+
+# Personal data the sample generator plants in the exports' own columns and comments.
+PLANTED = ["Bloggs", "jo.bloggs@example.org", "person1@example.org", "resp1@example.org",
+           "07700 900123", "192.0.2.", "198.51.100.", "Smith"]
+
+
+def _rows(name: str, header_rows: int, encoding: str = "utf-8-sig") -> tuple[list[str], list[list[str]]]:
+    raw = (SAMPLES / name).read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], rows[header_rows:]
+
+
+def count_qualtrics(wave: int) -> tuple[int, int]:
+    header, rows = _rows(f"riverside_recovery_{wave}_qualtrics.csv", 3)
+    col = {name: i for i, name in enumerate(header)}
+    kept = [r for r in rows if r[col["Status"]] == "IP Address" and r[col["Finished"]] == "True"]
+    valid = [r[col["QID1"]] for r in kept if r[col["QID1"]] in {"Yes", "No", "Not sure"}]
+    return len(valid), valid.count("Yes")
+
+
+def count_surveymonkey(wave: int) -> tuple[int, int]:
+    header, rows = _rows(f"oakfield_care_{wave}_surveymonkey.csv", 2)
+    col = {name: i for i, name in enumerate(header)}
+    first_answer = col["Which service do you use or work in?"]
+    seen: dict[tuple, dt.datetime] = {}
+    valid = []
+    for r in rows:
+        when = dt.datetime.strptime(r[col["End Date"]], "%m/%d/%Y %I:%M:%S %p")
+        person = (r[col["Custom Data 1"]], tuple(r[first_answer:]))
+        if person in seen and when - seen[person] <= dt.timedelta(minutes=60):
+            continue  # the same person submitting the same answers again
+        seen[person] = when
+        answer = r[col["Before today had you heard of co-production?"]]
+        if answer in {"Yes", "No", "Not sure"}:
+            valid.append(answer)
+    return len(valid), valid.count("Yes")
+
+
+def count_template(wave: int) -> tuple[int, int]:
+    header, rows = _rows(f"memory_matters_{wave}_template.csv", 1)
+    col = {name: i for i, name in enumerate(header)}
+    services = {"memory clinic", "day centre", "carers\u2019 support", "home support"}
+    kept = [r for r in rows if " ".join(r[col["service"]].split()).lower() in services]
+    valid = [r[col["cp_aware"]] for r in kept if r[col["cp_aware"]] in {"Yes", "No", "Not sure"}]
+    return len(valid), valid.count("Yes")
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory, module_monkeypatch):
+    """One `coprod run` on the samples, shared by this module's tests."""
+    workspace = copy_samples(open_workspace(tmp_path_factory.mktemp("samples") / "data",
+                                            module_monkeypatch))
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert main(["run"]) == 0
+    return workspace, output.getvalue()
+
+
+def test_sample_awareness_matches_a_count_from_the_files(ran):
+    workspace, output = ran
+    measures = workspace.mart("mart_measures").filter(
+        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation"))
+    counters = {"riverside_recovery": count_qualtrics, "oakfield_care": count_surveymonkey,
+                "memory_matters": count_template}
+    for org, counter in counters.items():
+        for wave in (2024, 2025, 2026):
+            n, k = counter(wave)
+            published = measures.filter((pl.col("organisation_id") == org)
+                                        & (pl.col("wave") == wave)).row(0, named=True)
+            assert (published["n"], published["k"]) == (n, k), (org, wave)
+            assert published["pct"] == round(100 * k / n, 1)
+    # the deliberate change over time is visible: awareness rises from baseline at every org
+    changes = workspace.mart("mart_measure_changes").filter(
+        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation")
+        & (pl.col("wave") == 2026))
+    assert changes.height == 3
+    assert (changes["change_pp_from_baseline"] > 10).all()
+    assert "Published" in output and "mart_measures.parquet" in output
+
+
+def test_the_sample_summary_reports_files_and_outcomes(ran):
+    _, output = ran
+    assert "ingested     riverside_recovery_2024_qualtrics.csv: 145 responses accepted" in output
+    assert "memory_matters_2024_template.csv: 149 responses accepted, 1 rejected" in output
+
+
+def test_a_second_run_with_nothing_new_changes_nothing(ran, capsys):
+    workspace, _ = ran
+    before = {p.name: p.read_bytes() for p in workspace.marts.iterdir()}
+    assert main(["run"]) == 0
+    assert "Nothing new since publication" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in workspace.marts.iterdir()} == before
+
+
+def test_no_planted_personal_data_in_the_warehouse_or_marts(ran):
+    workspace, _ = ran
+    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+        tables = con.sql("select table_schema, table_name from information_schema.tables").fetchall()
+        for schema, table in tables:
+            text = pl.from_arrow(con.sql(f'select * from "{schema}"."{table}"').to_arrow_table())
+            dump = text.cast(pl.String, strict=False).write_csv()
+            found = [p for p in PLANTED if p in dump]
+            assert not found, f"{schema}.{table} holds {found}"
+    for path in workspace.marts.iterdir():
+        dump = path.read_bytes().decode("latin-1")
+        assert not [p for p in PLANTED if p in dump], path.name
+    manifest = json.loads((workspace.marts / "manifest.json").read_text())
+    assert len(manifest["source_files"]) == 9
