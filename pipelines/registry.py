@@ -43,11 +43,13 @@ class Registry:
     service_aliases: pl.DataFrame
     exports: tuple[ExportRegistration, ...]
 
+    def registrations_for(self, file_name: str) -> list[ExportRegistration]:
+        """Every export entry whose pattern matches; more than one is an error, not a choice."""
+        return [export for export in self.exports if export.matches(file_name)]
+
     def registration_for(self, file_name: str) -> ExportRegistration | None:
-        for export in self.exports:
-            if export.matches(file_name):
-                return export
-        return None
+        matches = self.registrations_for(file_name)
+        return matches[0] if len(matches) == 1 else None
 
 
 def _alias_key(name: str) -> str:

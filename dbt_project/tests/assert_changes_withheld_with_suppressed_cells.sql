@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'mart_measure_changes'}}}) }}
 -- Suppression is consistent across waves: a change is never published next to a withheld cell,
 -- because the change and the other wave's value would give the withheld value away.
 select changes.*

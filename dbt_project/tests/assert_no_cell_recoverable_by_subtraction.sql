@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_suppression_families'}}}) }}
 -- Secondary suppression must leave no family where a published total and all-but-one published
 -- children would give away the one withheld child.
 select *

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'mart_measure_changes'}}}) }}
 -- The comparability rule: no change or significance is published between waves whose question
 -- versions are not declared equivalent.
 select *

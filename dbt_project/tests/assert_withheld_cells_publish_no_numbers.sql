@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'mart_measures'}}}) }}
 -- A withheld cell publishes no count, percentage or interval, and says why it is withheld;
 -- a published cell meets the minimum size.
 select *

@@ -5,11 +5,14 @@ Every cell becomes a string (dates as ISO text) so one reader can treat CSV, XLS
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.ingest.decoding import decode_export
@@ -35,20 +38,54 @@ def load_grid(path: Path, header_rows: int) -> Grid:
                            "(CSV, XLSX or SPSS .sav).")
 
 
+MAX_LINE_BYTES = 1_000_000  # no survey export has a 1 MB line; a longer one means corruption
+
+
 def _csv_grid(raw: bytes, header_rows: int) -> Grid:
     if not raw.strip():
         raise UnreadableExport("The file is empty.")
     text, encoding = decode_export(raw)
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            has_header=False,
-            infer_schema=False,
-            quote_char='"',
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    if ";" in first_line and "," not in first_line:
+        raise UnreadableExport(
+            "The file is separated by semicolons (as Excel saves CSV in some European "
+            "settings, often with decimal commas). Save it again as 'CSV (comma delimited)'."
         )
-    except pl.exceptions.PolarsError as error:
-        raise UnreadableExport(f"The file is not a readable CSV table: {error}") from error
+    width = len(next(csv.reader(io.StringIO(first_line))))
+    # DuckDB's strict CSV reader refuses ragged rows and unterminated quotes instead of
+    # padding them with nulls, which is how a truncated upload is recognised.
+    con = duckdb.connect()
+    try:
+        frame = con.read_csv(
+            io.BytesIO(text.encode("utf-8")), header=False, delimiter=",", quotechar='"',
+            escapechar='"', strict_mode=True, null_padding=False, auto_detect=False,
+            columns={f"col_{i}": "VARCHAR" for i in range(width)},
+            max_line_size=MAX_LINE_BYTES,
+        ).pl()
+    except duckdb.Error as error:
+        raise UnreadableExport(_explain_csv_error(str(error), width)) from error
+    finally:
+        con.close()
     return _split(frame, header_rows, encoding)
+
+
+def _explain_csv_error(message: str, width: int) -> str:
+    """DuckDB's message quotes the offending line, which may hold personal data: say what is
+    wrong and where, without repeating the content."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    where = f"line {line.group(1)}" if line else "a line"
+    found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if found:
+        return (f"{where.capitalize()} has {found.group(2)} columns where the header has "
+                f"{found.group(1)}: the file was probably cut off during upload (truncated) or a "
+                "line was broken. Export it again.")
+    if "unterminated quote" in message:
+        return (f"{where.capitalize()} opens a quoted value that never closes: the file was "
+                "probably cut off in the middle of a row. Export it again.")
+    if "line size" in message.lower() or "maximum line" in message.lower():
+        return (f"{where.capitalize()} is longer than {MAX_LINE_BYTES:,} bytes (one enormous "
+                "cell): this is not a survey export as written by a survey tool.")
+    return f"The file is not a readable CSV table ({where})."
 
 
 def _xlsx_rows(path: Path) -> list[list[object]]:
@@ -107,6 +144,10 @@ def _sav_grid(path: Path) -> Grid:
 
 def _split(frame: pl.DataFrame, header_rows: int, encoding: str) -> Grid:
     frame = frame.rename({c: f"col_{i}" for i, c in enumerate(frame.columns)})
+    longest = frame.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
+    if longest > MAX_LINE_BYTES:
+        raise UnreadableExport(f"A cell holds {longest:,} bytes (more than {MAX_LINE_BYTES:,}): "
+                               "this is not a survey export as written by a survey tool.")
     if frame.height < header_rows:
         raise UnreadableExport(f"The file has fewer rows than the {header_rows} header row(s) "
                                "this survey tool writes.")

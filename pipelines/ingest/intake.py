@@ -150,7 +150,7 @@ def ingest_inbox(
     fingerprint = config_fingerprint(settings)
     previous = _previous(con)
     ctx = ReadContext(reference, registry, settings.hash_key,
-                      load_redaction_names(settings.redaction_names_file))
+                      load_redaction_names(settings.redaction_names_file), now)
     outcomes = []
     for arrived in arrived_files(settings.inbox_dirs):
         if previous.get(arrived.sha256) == fingerprint:
@@ -179,13 +179,19 @@ def _read_one(
         archived_path=str(archived), size_bytes=arrived.size, seen_at=now, status="ingested",
         config_fingerprint=fingerprint,
     )
-    registration = ctx.registry.registration_for(arrived.path.name)
-    if registration is None:
+    matches = ctx.registry.registrations_for(arrived.path.name)
+    if len(matches) != 1:
         outcome.status = "held"
-        outcome.reason = (f"No export in {settings.registry_file.name} matches the file name "
-                          f"{arrived.path.name!r}: register it (organisation, wave, tool, "
-                          "instrument) and run again.")
+        outcome.reason = (
+            f"No export in {settings.registry_file.name} matches the file name "
+            f"{arrived.path.name!r}: register it (organisation, wave, tool, instrument) and run "
+            "again." if not matches else
+            f"{arrived.path.name!r} matches {len(matches)} export entries in "
+            f"{settings.registry_file.name} ({', '.join(m.pattern for m in matches)}); make the "
+            "file patterns distinct."
+        )
         return outcome, None
+    registration = matches[0]
     outcome.organisation_id = registration.organisation_id
     outcome.wave = registration.wave
     outcome.tool = registration.tool

@@ -13,6 +13,7 @@ Outputs, one row each per:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ class ReadContext:
     registry: Registry
     hash_key: bytes
     redaction_names: tuple[str, ...] = ()
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 def column_names(grid: Grid, tool: SurveyTool) -> tuple[list[str], list[str], list[str | None]]:
@@ -219,7 +221,9 @@ def _responses(
         service_raw=pl.lit(registration.service_id) if registration.service_id else role("service"),
         group_key=normalise_label(role("respondent_group")),
         group_raw=role("respondent_group"),
-        respondent_ref=role("respondent_ref"),
+        respondent_ref=pl.when(role("respondent_ref").str.to_lowercase()
+                               .is_in(list(tool.not_a_respondent)))
+        .then(None).otherwise(role("respondent_ref")),
         proxy_key=normalise_label(role("proxy_flag")),
         staff_le_key=normalise_label(role("staff_lived_experience_flag")),
     )
@@ -257,6 +261,8 @@ def _responses(
         .then(pl.lit("The response has no response id."))
         .when(pl.col("submitted_at_utc").is_null())
         .then(pl.format("The submission time {} could not be read.", pl.col("submitted_raw")))
+        .when(pl.col("submitted_at_utc") > ctx.now)
+        .then(pl.format("The submission time {} is in the future.", pl.col("submitted_raw")))
         .when(pl.col("respondent_group").is_null())
         .then(pl.format("Respondent group {} is not a declared label (add it to "
                         "ref_answer_labels.csv).", pl.col("group_raw").fill_null("(blank)")))
@@ -329,7 +335,12 @@ def _answers(
         .otherwise(pl.lit("answer")),
         text_redacted=redact(pl.col("value"), ctx.redaction_names),
     )
-    coded = long.filter(~is_text)
+    # Text typed into a multi-select question's "Other" box means "Other" was chosen, even
+    # where the tool (SurveyMonkey) records only the text.
+    other_chosen = long.filter(
+        (pl.col("column_role") == "other_text") & (pl.col("answer_type") == "multi")
+    ).with_columns(column_role=pl.lit("answer"), value=pl.lit("other"))
+    coded = pl.concat([long.filter(~is_text), other_chosen], how="vertical")
     labels = ctx.reference.label_lookup()
     joined_multi = (pl.col("answer_type") == "multi") & pl.lit(not tool.multi_spread)
     coded = coded.with_columns(

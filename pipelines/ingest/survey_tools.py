@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -36,7 +36,7 @@ class SurveyTool:
     generic_subheaders: tuple[str, ...] = ()
     keep_only: tuple[KeepOnly, ...] = ()
     timezone_from_import_id: bool = False
-    metadata_columns: tuple[str, ...] = field(default=())
+    not_a_respondent: tuple[str, ...] = ()
 
     def matches(self, first_header_row: list[str]) -> bool:
         present = set(first_header_row)
@@ -68,6 +68,7 @@ def survey_tools() -> dict[str, SurveyTool]:
             generic_subheaders=tuple(spec.get("generic_subheaders") or ()),
             keep_only=keep_only,
             timezone_from_import_id=bool(spec.get("timezone_from_import_id", False)),
+            not_a_respondent=tuple(v.lower() for v in spec.get("not_a_respondent") or ()),
         )
     return tools
 

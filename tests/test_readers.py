@@ -1,0 +1,263 @@
+"""Each survey tool's export, in that tool's exact layout, read by the one reader.
+
+Every fixture carries the mess real exports do (personal columns, preview rows, Excel's
+encodings, "Other" text, typed service names) and each test checks values by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.ingest.errors import UnreadableExport
+from pipelines.ingest.reader import ParsedExport, ReadContext, read_export, split_options
+from pipelines.reference import load_reference
+from pipelines.registry import load_registry
+
+REGISTRY = """
+organisations:
+  - id: riverside
+    type: voluntary_sector
+    services:
+      - {id: outreach, name: Community Outreach, aliases: [Outreach team]}
+      - {id: harm_reduction, name: Harm Reduction, aliases: [Needle Exchange]}
+  - id: oakfield
+    type: private_provider
+    services:
+      - {id: oakfield_house, name: Oakfield House}
+      - {id: meadow_view, name: Meadow View}
+exports:
+  - {file: "qualtrics*.csv", organisation: riverside, wave: 2024, tool: qualtrics, instrument: qualtrics_coprod_v1}
+  - {file: "surveymonkey*", organisation: oakfield, wave: 2025, tool: surveymonkey, instrument: surveymonkey_coprod_v1}
+  - {file: "msforms*.xlsx", organisation: oakfield, wave: 2025, tool: microsoft_forms, instrument: microsoft_forms_coprod_v1}
+  - {file: "google_2025.csv", organisation: oakfield, wave: 2025, tool: google_forms, instrument: google_forms_coprod_v1}
+  - {file: "google_uk*.csv", organisation: oakfield, wave: 2025, tool: google_forms, instrument: google_forms_coprod_v1, date_order: DMY}
+  - {file: "spss*.sav", organisation: riverside, wave: 2024, tool: spss, instrument: qualtrics_coprod_v1}
+  - {file: "template*", organisation: riverside, wave: 2024, tool: template, instrument: coprod_template_v1}
+"""
+
+
+@pytest.fixture
+def read(tmp_path: Path):
+    registry_file = tmp_path / "sources.yml"
+    registry_file.write_text(REGISTRY)
+    registry = load_registry(registry_file)
+    ctx = ReadContext(load_reference(), registry, b"test-key", ("Jo Bloggs",))
+
+    def _read(name: str, content: bytes | None = None) -> ParsedExport:
+        path = tmp_path / name
+        if content is not None:
+            path.write_bytes(content)
+        return read_export(path, registry.registration_for(name), ctx)
+
+    return _read
+
+
+def codes(parsed: ParsedExport, question: str) -> list[list[str]]:
+    """Chosen option codes per response, in file order."""
+    joined = parsed.responses.select("row_number", "response_key").join(
+        parsed.answers.filter(pl.col("question_id") == question), on="response_key", how="left")
+    grouped = joined.group_by("row_number", maintain_order=True).agg(pl.col("option_code").sort())
+    return [[c for c in row if c is not None] for row in grouped["option_code"].to_list()]
+
+
+QUALTRICS = (
+    'StartDate,EndDate,Status,IPAddress,Progress,Duration (in seconds),Finished,RecordedDate,'
+    'ResponseId,RecipientLastName,RecipientFirstName,RecipientEmail,ExternalReference,'
+    'LocationLatitude,LocationLongitude,DistributionChannel,UserLanguage,Q_SERVICE,Q_ROLE,QID1,'
+    'QID6,QID6_9_TEXT,QID13\r\n'
+    'Start Date,End Date,Response Type,IP Address,Progress,Duration (in seconds),Finished,'
+    'Recorded Date,Response ID,Recipient Last Name,Recipient First Name,Recipient Email,'
+    'External Data Reference,Location Latitude,Location Longitude,Distribution Channel,'
+    'User Language,Which service?,Which best describes you?,Before today had you heard of '
+    'co-production?,What gets in the way?,What gets in the way? - Other - Text,Challenges?\r\n'
+    '"{""ImportId"":""startDate"",""timeZone"":""Europe/London""}","{""ImportId"":""endDate"",'
+    '""timeZone"":""Europe/London""}","{""ImportId"":""status""}","{""ImportId"":""ipAddress""}",'
+    '"{""ImportId"":""progress""}","{""ImportId"":""duration""}","{""ImportId"":""finished""}",'
+    '"{""ImportId"":""recordedDate"",""timeZone"":""Europe/London""}","{""ImportId"":""_recordId""}",'
+    '"{""ImportId"":""recipientLastName""}","{""ImportId"":""recipientFirstName""}",'
+    '"{""ImportId"":""recipientEmail""}","{""ImportId"":""externalDataReference""}",'
+    '"{""ImportId"":""locationLatitude""}","{""ImportId"":""locationLongitude""}",'
+    '"{""ImportId"":""distributionChannel""}","{""ImportId"":""userLanguage""}",'
+    '"{""ImportId"":""QID20""}","{""ImportId"":""QID21""}","{""ImportId"":""QID1""}",'
+    '"{""ImportId"":""QID6""}","{""ImportId"":""QID6_9_TEXT""}","{""ImportId"":""QID13""}"\r\n'
+    '2024-03-04 09:00:00,2024-03-04 09:10:00,IP Address,192.0.2.7,100,600,True,'
+    '2024-03-04 09:10:00,R_1,Bloggs,Jo,jo@example.org,REF-1,53.48,-2.24,email,EN,'
+    'Outreach team,Frontline worker,Yes,"Time,Other","Rotas, and email me at a.b@example.org",'
+    'Ask Jo Bloggs on 07700 900123\r\n'
+    '2024-03-04 09:00:00,2024-03-04 09:10:00,Survey Preview,,100,60,True,2024-03-04 09:10:00,'
+    'R_2,,,,,,,preview,EN,Outreach team,Frontline worker,Yes,Time,,\r\n'
+    '2024-03-05 09:00:00,2024-03-05 09:01:00,IP Address,192.0.2.8,40,60,False,'
+    '2024-03-05 09:01:00,R_3,Smith,Sam,sam@example.org,REF-3,53.48,-2.24,email,EN,'
+    'Outreach team,Manager,No,,,\r\n'
+    '2024-07-01 09:50:00,2024-07-01 10:00:00,IP Address,192.0.2.9,100,600,True,'
+    '2024-07-01 10:00:00,R_4,Smith,Sam,sam@example.org,REF-4,53.48,-2.24,email,EN,'
+    '  needle  exchange ,Manager,Not sure,"Cost,Power imbalance",,\r\n'
+    '2024-07-02 09:50:00,2024-07-02 10:00:00,Survey Test,,100,600,True,2024-07-02 10:00:00,R_5,'
+    ',,,,,,test,EN,Outreach team,Manager,Yes,,,\r\n'
+)
+
+
+def test_qualtrics_export_keeps_real_finished_responses_only(read):
+    parsed = read("qualtrics_2024.csv", QUALTRICS.encode())
+    assert parsed.rows_in_file == 5
+    assert parsed.excluded == {"preview, test or spam": 2, "unfinished": 1}
+    assert parsed.responses["service_id"].to_list() == ["outreach", "harm_reduction"]
+    assert parsed.responses["respondent_group"].to_list() == ["frontline", "senior_manager"]
+    assert codes(parsed, "CP_AWARE") == [["yes"], ["not_sure"]]
+    # "Other" chosen with its text; two options joined with a comma.
+    assert codes(parsed, "CP_BARRIER") == [["other", "time"], ["cost", "power_imbalance"]]
+    # 10:00 in London in July is 09:00 UTC (BST); the zone came from the ImportId row.
+    assert parsed.responses["submitted_at_utc"][1] == dt.datetime(2024, 7, 1, 9, 0, tzinfo=dt.UTC)
+    assert parsed.responses["source_timezone"][0] == "Europe/London"
+
+
+def test_qualtrics_personal_data_never_leaves_the_reader(read):
+    parsed = read("qualtrics_2024.csv", QUALTRICS.encode())
+    assert {"IPAddress", "RecipientEmail", "RecipientLastName", "LocationLatitude"} <= set(
+        parsed.dropped_columns)
+    everything = "".join(frame.cast(pl.String, strict=False).write_csv() for frame in
+                         (parsed.responses, parsed.answers, parsed.open_answers, parsed.rejected))
+    for planted in ["192.0.2", "Bloggs", "jo@example.org", "a.b@example.org", "07700 900123",
+                    "R_1", "REF-1", "53.48"]:
+        assert planted not in everything
+    texts = sorted(parsed.open_answers["text_redacted"].to_list())
+    assert texts == ["Ask [name] on [phone]", "Rotas, and email me at [email]"]
+
+
+SURVEYMONKEY = (
+    "Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,"
+    "Last Name,Custom Data 1,Which service do you use or work in?,Which best describes you?,"
+    "Before today had you heard of co-production?,What gets in the way of co-production? "
+    "(select all that apply),,,What are the benefits of co-production?\r\n"
+    ",,,,,,,,,Response,Response,Response,Time,Cost,Other (please specify),Open-Ended Response\r\n"
+    "1001,77,03/04/2025 09:59:00 AM,03/04/2025 10:00:00 AM,198.51.100.1,a@example.org,Ann,Lee,"
+    "P-1,Oakfield House,Frontline worker,Yes,Time,,,Caf\u00e9 culture \u2019 helps\r\n"
+    "1002,77,03/05/2025 01:00:00 PM,03/05/2025 01:30:00 PM,198.51.100.2,b@example.org,Bo,Ray,"
+    "P-2,Meadow View,Manager,No,,Cost,Not enough staff,It builds confidence\r\n"
+)
+
+
+def test_surveymonkey_cp1252_export_spreads_options_over_columns(read):
+    parsed = read("surveymonkey_2025.csv", SURVEYMONKEY.encode("cp1252"))
+    assert parsed.encoding == "windows-1252"
+    assert codes(parsed, "CP_AWARE") == [["yes"], ["no"]]
+    # Typed "Other (please specify)" text counts as choosing Other.
+    assert codes(parsed, "CP_BARRIER") == [["time"], ["cost", "other"]]
+    comments = parsed.open_answers.sort("text_redacted")["text_redacted"].to_list()
+    assert comments == ["Caf\u00e9 culture \u2019 helps", "It builds confidence",
+                        "Not enough staff"]
+    # US month/day: 4 March 2025, 10:00 GMT.
+    assert parsed.responses["submitted_at_utc"][0] == dt.datetime(2025, 3, 4, 10, 0, tzinfo=dt.UTC)
+
+
+def test_surveymonkey_xlsx_export_reads_like_its_csv(read, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    import csv
+    import io
+
+    workbook = openpyxl.Workbook()
+    for row in csv.reader(io.StringIO(SURVEYMONKEY)):
+        workbook.active.append([cell if cell else None for cell in row])
+    workbook.save(tmp_path / "surveymonkey_2025.xlsx")
+    parsed = read("surveymonkey_2025.xlsx")
+    assert codes(parsed, "CP_BARRIER") == [["time"], ["cost", "other"]]
+    assert parsed.responses["service_id"].to_list() == ["oakfield_house", "meadow_view"]
+
+
+def test_microsoft_forms_xlsx_with_semicolon_multiselect(read, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["ID", "Start time", "Completion time", "Email", "Name", "Last modified time",
+                  "Which service do you use or work in?", "Which best describes you?",
+                  "What gets in the way of co-production? (select all that apply)",
+                  "What gets in the way of co-production? - Other"])
+    sheet.append([1, "3/4/25 9:00:00", "3/4/25 9:05:00", "anonymous", None, None,
+                  "Meadow View", "Carer", "Time;Communication;", None])
+    sheet.append([2, "3/4/25 9:10:00", "3/4/25 9:15:00", "kim@example.org", "Kim Cole", None,
+                  "Oakfield House", "Carer", "Other;", "Parking"])
+    workbook.save(tmp_path / "msforms_2025.xlsx")
+    parsed = read("msforms_2025.xlsx")
+    assert codes(parsed, "CP_BARRIER") == [["communication", "time"], ["other"]]
+    # "anonymous" identifies nobody; a real email becomes a keyed hash and is not kept.
+    assert parsed.responses["respondent_key"].null_count() == 1
+    assert "kim@example.org" not in parsed.responses.write_csv()
+    assert "Kim Cole" not in parsed.responses.write_csv()
+
+
+GOOGLE = (
+    "Timestamp,Which service do you use or work in?,Which best describes you?,"
+    "What gets in the way of co-production? (select all that apply)\r\n"
+    '13/03/2025 10:15:30,Meadow View,Frontline worker,"Time, Power imbalance, e.g. between staff '
+    'and people who use services, Organisational culture (the way things are done here)"\r\n'
+    "14/03/2025 11:00:00,Meadow View,Manager,Cost\r\n"
+)
+
+
+def test_google_forms_options_containing_commas_are_resolved(read):
+    parsed = read("google_2025.csv", GOOGLE.encode())
+    assert codes(parsed, "CP_BARRIER") == [["culture", "power_imbalance", "time"], ["cost"]]
+    # Day 13 and 14 can only be day/month.
+    assert parsed.responses["submitted_at_utc"][0] == dt.datetime(2025, 3, 13, 10, 15, 30,
+                                                                  tzinfo=dt.UTC)
+
+
+def test_ambiguous_dates_are_not_guessed(read):
+    ambiguous = GOOGLE.replace("13/03/2025", "03/04/2025").replace("14/03/2025", "05/04/2025")
+    with pytest.raises(UnreadableExport, match="date_order: DMY or date_order: MDY"):
+        read("google_2025.csv", ambiguous.encode())
+    # Declared in the registry, the same dates read as 3 April.
+    parsed = read("google_uk_2025.csv", ambiguous.encode())
+    assert parsed.responses["submitted_at_utc"][0].date() == dt.date(2025, 4, 3)
+
+
+def test_spss_value_labels_are_read(read, tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    import pandas as pd
+
+    frame = pd.DataFrame({"ResponseId": ["R_1", "R_2"],
+                          "RecordedDate": ["2024-03-04 10:00:00", "2024-03-05 10:00:00"],
+                          "Q_SERVICE": [1.0, 2.0], "Q_ROLE": [2.0, 8.0], "QID1": [1.0, 3.0]})
+    pyreadstat.write_sav(frame, str(tmp_path / "spss_2024.sav"), variable_value_labels={
+        "Q_SERVICE": {1.0: "Community Outreach", 2.0: "Harm Reduction"},
+        "Q_ROLE": {2.0: "Frontline care or support worker",
+                   8.0: "Person who draws on care and support"},
+        "QID1": {1.0: "Yes", 2.0: "No", 3.0: "Not sure"}})
+    parsed = read("spss_2024.sav")
+    assert parsed.responses["service_id"].to_list() == ["outreach", "harm_reduction"]
+    assert parsed.responses["respondent_group"].to_list() == ["frontline", "person_drawing_on_care"]
+    assert codes(parsed, "CP_AWARE") == [["yes"], ["not_sure"]]
+
+
+def test_template_with_bom_and_an_unknown_service_held_with_its_value(read):
+    content = ("\ufeffrespondent_id,submitted_at,service,respondent_group,cp_aware\r\n"
+               "T1,2024-03-04 10:00:00,COMMUNITY   OUTREACH,Frontline worker,Yes\r\n"
+               "T2,2024-03-04 11:00:00,Dr Patel's surgery,Frontline worker,Yes\r\n"
+               "T3,2024-03-04 12:00:00,Community Outreach,Cleaner,Maybe\r\n").encode()
+    parsed = read("template_2024.csv", content)
+    assert parsed.encoding == "utf-8-sig"
+    assert parsed.responses.height == 1
+    reasons = parsed.rejected.sort("row_number")["reason"].to_list()
+    assert reasons == [
+        "Service Dr Patel's surgery is not a service or alias of organisation riverside (add it "
+        "as an alias in data/sources.yml).",
+        "Respondent group Cleaner is not a declared label (add it to ref_answer_labels.csv).",
+    ]
+    assert parsed.rejected.sort("row_number")["value_redacted"].to_list() == [
+        "Dr Patel's surgery", "Cleaner"]
+
+
+def test_a_file_from_another_tool_is_named_in_the_error(read):
+    with pytest.raises(UnreadableExport, match="It looks like a SurveyMonkey export"):
+        read("qualtrics_2024.csv", SURVEYMONKEY.encode())
+
+
+def test_split_options_takes_known_labels_whole():
+    labels = ["power imbalance, e.g. between staff and people who use services", "time", "cost"]
+    assert split_options("time, power imbalance, e.g. between staff and people who use services",
+                         ",", labels) == labels[:1] + ["time"]
+    assert split_options("time,cost,parking", ",", labels) == ["time", "cost", "parking"]
