@@ -57,7 +57,7 @@ DEFINITIONS = {
 CHALLENGES = ["Time and workload make it hard.", "The culture here resists change.",
               "There is no budget for paying people.", "I am not aware of any challenges.",
               "Finding people who want to take part.",
-              "Ask Jo Bloggs on 07700 900123 or jo.bloggs@example.org, she knows."]
+              "Ask Jo Bloggs on 07700 900123 or jo.bloggs@example.org at the M1 1AE office."]
 BENEFITS = ["Better services that work for people.", "It builds confidence.",
             "Stronger relationships and trust.", "Hard to say."]
 

@@ -19,7 +19,7 @@ from tests.conftest import SAMPLES, copy_samples, open_workspace
 
 # Personal data the sample generator plants in the exports' own columns and comments.
 PLANTED = ["Bloggs", "jo.bloggs@example.org", "person1@example.org", "resp1@example.org",
-           "07700 900123", "192.0.2.", "198.51.100.", "Smith"]
+           "07700 900123", "192.0.2.", "198.51.100.", "Smith", "M1 1AE", "53.48"]
 
 
 def _rows(name: str, header_rows: int, encoding: str = "utf-8-sig") -> tuple[list[str], list[list[str]]]:

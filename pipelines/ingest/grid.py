@@ -45,13 +45,23 @@ def _csv_grid(raw: bytes, header_rows: int) -> Grid:
     if not raw.strip():
         raise UnreadableExport("The file is empty.")
     text, encoding = decode_export(raw)
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    if not text.strip("\ufeff \t\r\n"):
+        raise UnreadableExport("The file is empty.")
+    if "\x00" in text:
+        raise UnreadableExport("The file holds binary data (NUL bytes), so it is not a CSV text "
+                               "file; it may be a spreadsheet or archive saved with a .csv name.")
+    first_line = text.lstrip("\ufeff").splitlines()[0]
+    if not first_line.strip():
+        raise UnreadableExport("The first line is empty: the column names must be on line 1.")
     if ";" in first_line and "," not in first_line:
         raise UnreadableExport(
             "The file is separated by semicolons (as Excel saves CSV in some European "
             "settings, often with decimal commas). Save it again as 'CSV (comma delimited)'."
         )
-    width = len(next(csv.reader(io.StringIO(first_line))))
+    try:
+        width = len(next(csv.reader([first_line])))
+    except csv.Error as error:
+        raise UnreadableExport(f"The first line is not a CSV header ({error}).") from error
     # DuckDB's strict CSV reader refuses ragged rows and unterminated quotes instead of
     # padding them with nulls, which is how a truncated upload is recognised.
     con = duckdb.connect()
