@@ -8,11 +8,16 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipelines.defs.ingest import registry_tables, survey_exports, validated_responses
+from pipelines.defs.ingest import (
+    registry_tables,
+    review_lists,
+    survey_exports,
+    validated_responses,
+)
 from pipelines.defs.publish import gx_publication_gates, published_marts, staged_marts
 from pipelines.defs.transform import coprod_dbt_models, dbt_project
 
-ALL_ASSETS = [survey_exports, registry_tables, validated_responses, coprod_dbt_models,
+ALL_ASSETS = [survey_exports, registry_tables, validated_responses, review_lists, coprod_dbt_models,
               staged_marts, published_marts]
 
 # Every asset writes the one DuckDB warehouse, which allows a single writer: run in one process,

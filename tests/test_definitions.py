@@ -11,7 +11,7 @@ from pipelines.definitions import defs
 EXPECTED_GROUPS = {
     "ingest": {"ingest/survey_exports"},
     "validation": {"validated/responses", "validated/answers", "validated/open_answers",
-                   "validated/rejected_rows"},
+                   "validated/rejected_rows", "review/rejected_rows_csv"},
     "publish": {"publish/staged_marts", "publish/published_marts"},
     "marts": {"marts/mart_measures", "marts/mart_measure_changes",
               "marts/mart_manager_frontline_gap"},

@@ -11,7 +11,8 @@ from pipelines.ingest.validated import build_validated, write_registry_tables
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.settings import load_settings
-from pipelines.warehouse import connect, scalar
+from pipelines.spreadsheet import write_csv_for_excel
+from pipelines.warehouse import connect, read_table, scalar
 
 OWNER = "team:data-engineering"
 VALIDATED_TABLES = {
@@ -132,3 +133,35 @@ def validated_responses(context: dg.AssetExecutionContext):
             metadata={"rows_rejected": sum(own.values()),
                       "failure_cases": dg.MetadataValue.json(own)},
         )
+
+
+@dg.asset(
+    key=["review", "rejected_rows_csv"],
+    group_name="validation",
+    owners=[OWNER],
+    kinds={"csv"},
+    deps=[dg.AssetKey(["validated", "rejected_rows"])],
+    description=(
+        "data/review/rejected_rows.csv and data/review/files.csv: what was held, rejected or "
+        "quarantined and why, for a person to review in Excel (formula injection neutralised)."
+    ),
+)
+def review_lists(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    with connect(settings.warehouse, read_only=True) as con:
+        rejected = read_table(con, """
+            select f.file_name, r.row_number, r.stage, r.source_column, r.value_redacted, r.reason
+            from validated.rejected_rows r join ingest.files f using (file_sha256)
+            order by f.file_name, r.row_number""")
+        files = read_table(con, """
+            select file_name, status, reason, seen_at, file_sha256, responses_accepted,
+                   responses_rejected, answers_rejected, rows_excluded
+            from ingest.files order by file_name, seen_at""")
+    review = settings.data_dir / "review"
+    write_csv_for_excel(rejected, review / "rejected_rows.csv")
+    write_csv_for_excel(files, review / "files.csv")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rejected.height,
+        "rejected_rows_csv": dg.MetadataValue.path(str(review / "rejected_rows.csv")),
+        "files_csv": dg.MetadataValue.path(str(review / "files.csv")),
+    })
