@@ -15,7 +15,7 @@ TEMPLATE_COLUMNS = [
     "completed_with_help", "staff_lived_experience", "cp_aware", "cp_define", "cp_opp_own",
     "cp_opp_svc", "cp_staff_did", "cp_barrier", "cp_value", "cp_ladder", "cp_say", "cp_valued",
     "cp_feel", "cp_more", "cp_chall", "cp_benefit", "pr_start", "pr_pay", "pr_costs",
-    "pr_outcome", "cp_barrier_other",
+    "pr_outcome", "cp_barrier_other", "cp_define_coded",
 ]
 
 
