@@ -4,6 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PYTHON  := $(BIN)/python
 STAMP   := $(VENV)/.installed-stamp
+export PATH := $(abspath $(BIN)):$(PATH)   # dbt, dagster and coprod from the project's venv
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
