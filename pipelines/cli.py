@@ -1,7 +1,9 @@
 """The `coprod` command: run the pipeline and see what it did.
 
-    coprod run       ingest, validate, model, gate and publish (what `make run` calls)
-    coprod status    what was ingested, held, quarantined and published, and when
+    coprod run           ingest, validate, model, gate and publish (what `make run` calls)
+    coprod status        what was ingested, held, quarantined and published, and when
+    coprod report ORG    where the organisation's HTML report is (it is published with the marts)
+    coprod query "SQL"   run SQL over the published marts (each mart is a view of its name)
 
 Exit codes a scheduler can rely on: 0 success (nothing new counts as success), 1 the run failed
 or publication was blocked by a failed check, 2 the configuration is wrong.
@@ -10,16 +12,14 @@ or publication was blocked by a failed check, 2 the configuration is wrong.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.run_lock import warehouse_lock
 from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -60,19 +60,6 @@ def ensure_dbt_manifest() -> None:
     )
 
 
-@contextmanager
-def single_writer(settings: Settings) -> Iterator[None]:
-    """Serialise runs on one warehouse: a second run waits for the first to finish."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / ".coprod-run.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("Another coprod run is writing this warehouse; waiting for it to finish...")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.publication import current_manifest, input_fingerprint
     from pipelines.registry import RegistryError, load_registry
@@ -83,7 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except RegistryError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    with single_writer(settings):
+    waiting = "Another run is writing this warehouse; waiting for it to finish..."
+    with warehouse_lock(settings.data_dir, on_wait=lambda: print(waiting, flush=True)):
         fingerprint = input_fingerprint(settings)
         published = current_manifest(settings.marts_dir)
         if not args.force and published and published.get("input_fingerprint") == fingerprint:
@@ -169,6 +157,48 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    report = settings.marts_dir / "reports" / f"{args.organisation}.html"
+    if not report.exists():
+        known = sorted(p.stem for p in (settings.marts_dir / "reports").glob("*.html"))
+        print(f"No published report for {args.organisation!r}. Published reports: "
+              f"{', '.join(known) or 'none yet (run coprod run)'}.", file=sys.stderr)
+        return EXIT_CONFIG
+    print(report)
+    return EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Analysts' SQL over the Parquet marts, never the warehouse (no lock needed)."""
+    import duckdb
+
+    from pipelines.publication import PUBLISHED_MARTS
+
+    settings = load_settings()
+    con = duckdb.connect()
+    for mart in PUBLISHED_MARTS:
+        path = settings.marts_dir / f"{mart}.parquet"
+        if path.exists():
+            con.execute(f"create view {mart} as select * from read_parquet('{path}')")
+    try:
+        relation = con.sql(args.sql)
+    except duckdb.Error as error:
+        print(f"Query failed: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if relation is None:
+        return EXIT_OK
+    frame = relation.pl()
+    if args.csv:
+        print(frame.write_csv(), end="")
+    else:
+        import polars as pl
+
+        with pl.Config(tbl_rows=args.limit, tbl_cols=-1, fmt_str_lengths=60):
+            print(frame)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="coprod", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="what was ingested and published")
     status.add_argument("--json", action="store_true", help="also print the publication manifest")
     status.set_defaults(handler=cmd_status)
+    report = commands.add_parser("report", help="path of an organisation's HTML report")
+    report.add_argument("organisation", help="organisation id, as in data/sources.yml")
+    report.set_defaults(handler=cmd_report)
+    query = commands.add_parser("query", help="SQL over the published Parquet marts")
+    query.add_argument("sql", help="e.g. \"select * from mart_measures limit 5\"")
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.add_argument("--limit", type=int, default=40, help="rows shown in the table")
+    query.set_defaults(handler=cmd_query)
     args = parser.parse_args(argv)
     return args.handler(args)
 

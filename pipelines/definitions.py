@@ -14,26 +14,28 @@ from pipelines.defs.ingest import (
     survey_exports,
     validated_responses,
 )
-from pipelines.defs.publish import gx_publication_gates, published_marts, staged_marts
+from pipelines.defs.automation import inbox_sensor, nightly_schedule
+from pipelines.defs.jobs import full_run_job
+from pipelines.defs.publish import (
+    gx_publication_gates,
+    organisation_reports,
+    published_marts,
+    staged_marts,
+)
+from pipelines.defs.resources import warehouse_lock_resource
 from pipelines.defs.transform import coprod_dbt_models, dbt_project
 
 ALL_ASSETS = [survey_exports, registry_tables, validated_responses, review_lists, coprod_dbt_models,
-              staged_marts, published_marts]
-
-# Every asset writes the one DuckDB warehouse, which allows a single writer: run in one process,
-# one step at a time.
-full_refresh_job = dg.define_asset_job(
-    "coprod_full_run",
-    selection=dg.AssetSelection.all(),
-    description="Ingest every inbox file, validate, build the dbt models, gate and publish.",
-    executor_def=dg.in_process_executor,
-)
+              staged_marts, organisation_reports, published_marts]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=[gx_publication_gates],
-    jobs=[full_refresh_job],
+    jobs=[full_run_job],
+    schedules=[nightly_schedule],
+    sensors=[inbox_sensor],
     # dbt from this environment, whether or not the virtual environment is activated.
     resources={"dbt": DbtCliResource(project_dir=dbt_project,
-                                     dbt_executable=str(Path(sys.executable).parent / "dbt"))},
+                                     dbt_executable=str(Path(sys.executable).parent / "dbt")),
+               "warehouse_lock": warehouse_lock_resource},
 )

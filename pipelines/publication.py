@@ -116,14 +116,16 @@ def promote(
     """Swap the staged marts into place. Returns (publication id, whether anything changed)."""
     previous = current_manifest(marts_link)
     staging = staging_dir(publications_dir)
+    reports = {f"reports/{p.name}": _sha256(p) for p in sorted((staging / "reports").glob("*.html"))}
     if previous and {m.name: m.sha256 for m in staged} == {
         name: entry["sha256"] for name, entry in previous["marts"].items()
-    }:
+    } and reports == previous.get("reports"):
         shutil.rmtree(staging, ignore_errors=True)
         return previous["publication_id"], False
 
     now = now or dt.datetime.now(dt.UTC)
-    content = hashlib.sha256("".join(m.sha256 for m in staged).encode()).hexdigest()
+    content = hashlib.sha256(
+        "".join([*(m.sha256 for m in staged), *reports.values()]).encode()).hexdigest()
     publication_id = f"{now:%Y%m%dT%H%M%SZ}-{content[:8]}"
     manifest = {
         "publication_id": publication_id,
@@ -132,6 +134,7 @@ def promote(
         **provenance,
         "marts": {m.name: {"file": m.path.name, "rows": m.rows, "sha256": m.sha256}
                   for m in staged},
+        "reports": reports,
     }
     (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
     target = publications_dir / publication_id

@@ -85,7 +85,7 @@ def published_once(registered):
 
 def test_every_bad_file_is_set_aside_with_its_reason_and_nothing_published_changes(published_once):
     workspace = published_once
-    before = {p.name: p.read_bytes() for p in workspace.marts.iterdir()}
+    before = workspace.published_files()
     for name, (content, _) in CORPUS.items():
         workspace.drop(name, content)
 
@@ -105,7 +105,7 @@ def test_every_bad_file_is_set_aside_with_its_reason_and_nothing_published_chang
             assert kept.with_name(kept.name + ".reason.txt").read_text().startswith(reason)
     # The good file is still the one published, and the published bytes did not move.
     assert outcomes["good.csv"]["status"] == "ingested"
-    assert {p.name: p.read_bytes() for p in workspace.marts.iterdir()} == before
+    assert workspace.published_files() == before
     aware = workspace.mart("mart_measures").filter(
         (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation"))
     assert aware.select("n", "k", "pct").row(0) == (30, 20, 66.7)

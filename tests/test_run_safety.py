@@ -28,7 +28,7 @@ def survey(year: int, yes: int) -> bytes:
 
 def snapshot(workspace) -> tuple:
     return (workspace.marts.resolve(),
-            {p.name: p.read_bytes() for p in workspace.marts.iterdir()})
+            workspace.published_files())
 
 
 def consistent(workspace) -> dict:

@@ -108,10 +108,10 @@ def test_the_sample_summary_reports_files_and_outcomes(ran):
 
 def test_a_second_run_with_nothing_new_changes_nothing(ran, capsys):
     workspace, _ = ran
-    before = {p.name: p.read_bytes() for p in workspace.marts.iterdir()}
+    before = workspace.published_files()
     assert main(["run"]) == 0
     assert "Nothing new since publication" in capsys.readouterr().out
-    assert {p.name: p.read_bytes() for p in workspace.marts.iterdir()} == before
+    assert workspace.published_files() == before
 
 
 def test_no_planted_personal_data_in_the_warehouse_or_marts(ran):
@@ -123,8 +123,22 @@ def test_no_planted_personal_data_in_the_warehouse_or_marts(ran):
             dump = text.cast(pl.String, strict=False).write_csv()
             found = [p for p in PLANTED if p in dump]
             assert not found, f"{schema}.{table} holds {found}"
-    for path in workspace.marts.iterdir():
-        dump = path.read_bytes().decode("latin-1")
-        assert not [p for p in PLANTED if p in dump], path.name
+    for name, content in workspace.published_files().items():  # marts, manifest, reports
+        dump = content.decode("latin-1")
+        assert not [p for p in PLANTED if p in dump], name
     manifest = json.loads((workspace.marts / "manifest.json").read_text())
     assert len(manifest["source_files"]) == 9
+
+
+def test_each_organisation_gets_a_report_with_a_chart_per_measure(ran):
+    workspace, _ = ran
+    measures = workspace.mart("mart_measures").filter(pl.col("organisation_id") == "memory_matters")
+    html = (workspace.marts / "reports" / "memory_matters.html").read_text()
+    assert html.count('<figure class="measure"') == measures["measure_id"].n_unique()
+    assert 'class="point significant"' in html  # awareness rose significantly by 2026
+    assert 'class="point not-comparable"' in html  # CP_SAY was reworded in 2026
+    assert 'class="suppressed"' in html
+    manifest = json.loads((workspace.marts / "manifest.json").read_text())
+    assert sorted(manifest["reports"]) == ["reports/memory_matters.html",
+                                           "reports/oakfield_care.html",
+                                           "reports/riverside_recovery.html"]

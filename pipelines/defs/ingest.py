@@ -1,12 +1,13 @@
 """Dagster assets for the first half of the lineage: exports in, validated responses out."""
 
-
+import datetime as dt
 import json
 
 import dagster as dg
 import polars as pl
 
-from pipelines.ingest.intake import FileOutcome, ingest_inbox
+from pipelines.defs.jobs import TRANSIENT_RETRY
+from pipelines.ingest.intake import FileOutcome, append_to_log, describe, ingest_inbox
 from pipelines.ingest.validated import build_validated, write_registry_tables
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
@@ -37,6 +38,8 @@ def _outcome_table(outcomes: list[FileOutcome]) -> str:
     group_name="ingest",
     owners=[OWNER],
     kinds={"python", "duckdb"},
+    required_resource_keys={"warehouse_lock"},
+    retry_policy=TRANSIENT_RETRY,
     description=(
         "Every file in the inbox, archived by sha256 and read with the survey tool's layout "
         "(survey_tools.yml) and the crosswalk (ref_instrument_columns.csv). Personal columns "
@@ -52,10 +55,9 @@ def survey_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     reference, registry = load_reference(), load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
         outcomes = ingest_inbox(con, settings, reference, registry)
-    for o in outcomes:  # one greppable line per file
-        context.log.info(f"file={o.file_name} sha256={o.file_sha256[:12]} status={o.status} "
-                         f"accepted={o.responses_accepted} rejected={o.responses_rejected}"
-                         + (f" reason={o.reason}" if o.status in {"held", "quarantined"} else ""))
+    for outcome in outcomes:
+        context.log.info(describe(outcome))
+    append_to_log(settings.data_dir / "logs" / "ingest.log", outcomes, dt.datetime.now(dt.UTC))
     counts = {s: sum(o.status == s for o in outcomes)
               for s in ("ingested", "unchanged", "held", "quarantined")}
     return dg.MaterializeResult(metadata={
@@ -80,6 +82,7 @@ def survey_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                      kinds={"yaml", "duckdb"},
                      description="Services (with their aliases resolved at ingest) from data/sources.yml."),
     ],
+    required_resource_keys={"warehouse_lock"},
 )
 def registry_tables(context: dg.AssetExecutionContext):
     settings = load_settings()
@@ -107,6 +110,7 @@ def registry_tables(context: dg.AssetExecutionContext):
         dg.AssetCheckSpec("pandera_schema", asset=["validated", "answers"],
                           description="Every answer is a declared option of its question."),
     ],
+    required_resource_keys={"warehouse_lock"},
 )
 def validated_responses(context: dg.AssetExecutionContext):
     settings = load_settings()
@@ -140,6 +144,7 @@ def validated_responses(context: dg.AssetExecutionContext):
     group_name="validation",
     owners=[OWNER],
     kinds={"csv"},
+    required_resource_keys={"warehouse_lock"},
     deps=[dg.AssetKey(["validated", "rejected_rows"])],
     description=(
         "data/review/rejected_rows.csv and data/review/files.csv: what was held, rejected or "

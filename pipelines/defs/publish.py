@@ -23,6 +23,7 @@ from pipelines.ingest.validated import CURRENT_FILES_SQL
 from pipelines.quality_gates import DATA_DOCS_INDEX, row_count_floor, run_gate
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
+from pipelines.report import write_reports
 from pipelines.settings import DBT_PROJECT_DIR, load_settings
 from pipelines.warehouse import connect, read_table
 
@@ -34,6 +35,7 @@ STAGED = dg.AssetKey(["publish", "staged_marts"])
     group_name="publish",
     owners=[OWNER],
     kinds={"parquet"},
+    required_resource_keys={"warehouse_lock"},
     deps=[get_asset_key_for_model([coprod_dbt_models], mart) for mart in PUBLISHED_MARTS],
     description=(
         "The published marts written as Parquet to data/publications/.staging, aside from what "
@@ -96,12 +98,40 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext):
         )
 
 
+REPORTS = dg.AssetKey(["publish", "organisation_reports"])
+
+
+@dg.asset(
+    key=REPORTS,
+    group_name="publish",
+    owners=[OWNER],
+    kinds={"html"},
+    deps=[STAGED],
+    required_resource_keys={"warehouse_lock"},
+    description=(
+        "One HTML page per organisation (reports/<organisation>.html beside the marts): a chart "
+        "per measure across waves with 95% intervals, the baseline marked, significant changes "
+        "highlighted and withheld cells marked. Built from the staged, suppressed marts only; "
+        "renders offline."
+    ),
+)
+def organisation_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    staging = staging_dir(settings.publications_dir)
+    written = write_reports(staging, staging / "reports")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(written),
+        "reports": dg.MetadataValue.json([p.name for p in written]),
+    })
+
+
 @dg.asset(
     key=["publish", "published_marts"],
     group_name="publish",
     owners=[OWNER],
     kinds={"parquet"},
-    deps=[STAGED],
+    required_resource_keys={"warehouse_lock"},
+    deps=[STAGED, REPORTS],
     description=(
         "The marts analysts read in data/marts/: swapped in atomically once every Great "
         "Expectations gate passed, with a manifest.json recording the publication id, the "

@@ -4,6 +4,7 @@ dbt form one lineage graph."""
 
 
 import os
+from pathlib import Path
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.defs.ingest import OWNER
+from pipelines.defs.jobs import TRANSIENT_RETRY
 from pipelines.settings import DBT_PROJECT_DIR, load_settings
 from pipelines.warehouse import connect, scalar
 
@@ -46,8 +48,12 @@ def _row_counts(relations: dict[str, str]) -> dict[str, int]:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=CoprodDbtTranslator(),
+    retry_policy=TRANSIENT_RETRY,
 )
-def coprod_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+def coprod_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource,
+    warehouse_lock: dg.ResourceParam[Path],  # held for the run; dbt writes the warehouse
+) -> Iterator:
     # dbt runs in its own process: tell it which warehouse this run writes (the profile reads
     # COPROD_WAREHOUSE), so tests and deployments with their own data folder stay apart.
     os.environ["COPROD_WAREHOUSE"] = str(load_settings().warehouse)

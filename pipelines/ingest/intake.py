@@ -223,3 +223,19 @@ def _read_one(
         quarantine(arrived, settings.quarantine_dir, outcome.reason)
         return outcome, None
     return outcome, parsed
+
+
+def describe(outcome: FileOutcome) -> str:
+    """One greppable line per file: key=value pairs, the reason last."""
+    line = (f"file={outcome.file_name} sha256={outcome.file_sha256[:12]} status={outcome.status} "
+            f"accepted={outcome.responses_accepted} rejected={outcome.responses_rejected}")
+    if outcome.status in {"held", "quarantined"}:
+        line += f" reason={outcome.reason}"
+    return line
+
+
+def append_to_log(log_file: Path, outcomes: list[FileOutcome], now: dt.datetime) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("a", encoding="utf-8") as handle:
+        for outcome in outcomes:
+            handle.write(f"{now:%Y-%m-%dT%H:%M:%SZ} {describe(outcome)}\n")

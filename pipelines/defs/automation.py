@@ -1,0 +1,39 @@
+"""When the pipeline runs by itself: every night, and whenever a new export lands in the inbox."""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from pipelines.defs.jobs import full_run_job
+from pipelines.ingest.archive import arrived_files
+from pipelines.settings import load_settings
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="nightly_full_run",
+    job=full_run_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/London",
+    description="02:00 London time: everything downstream of whatever arrived during the day.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+
+@dg.sensor(
+    job=full_run_job,
+    minimum_interval_seconds=60,
+    description="Starts a run when an export with new content (by sha256) lands in the inbox.",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def inbox_sensor(context: dg.SensorEvaluationContext):
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    arrived = arrived_files(load_settings().inbox_dirs)
+    new = [a for a in arrived if a.sha256 not in seen]
+    if not new:
+        return dg.SkipReason(f"No new export among {len(arrived)} file(s) in the inbox.")
+    context.update_cursor(json.dumps(sorted(seen | {a.sha256 for a in new})))
+    shas = "".join(sorted(a.sha256 for a in new))
+    return dg.RunRequest(
+        run_key=hashlib.sha256(shas.encode()).hexdigest()[:16],
+        tags={"coprod/trigger": "inbox", "coprod/new_files": ", ".join(a.path.name for a in new)[:900]},
+    )
