@@ -74,15 +74,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     with warehouse_lock(settings.data_dir, on_wait=lambda: print(waiting, flush=True)):
         fingerprint = input_fingerprint(settings)
         published = current_manifest(settings.marts_dir)
-        if not args.force and published and published.get("input_fingerprint") == fingerprint:
+        if (not args.force and not args.reprocess and published
+                and published.get("input_fingerprint") == fingerprint):
             print(f"Nothing new since publication {published['publication_id']}: "
                   "no file, registry, reference or model change. Marts left as they are.")
             print(status_report(settings))
             return EXIT_OK
-        return _execute(settings)
+        return _execute(settings, reprocess=args.reprocess)
 
 
-def _execute(settings: Settings) -> int:
+def _execute(settings: Settings, reprocess: list[str] | None = None) -> int:
     dagster_home()
     ensure_dbt_manifest()
     import dagster as dg
@@ -94,7 +95,10 @@ def _execute(settings: Settings) -> int:
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("coprod_full_run").execute_in_process(
             instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},
+                "ops": {"ingest__survey_exports": {"config": {"reprocess": reprocess or []}}},
+            },
         )
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
@@ -150,6 +154,18 @@ def status_report(settings: Settings) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
     print(status_report(settings))
+    if args.history and settings.warehouse.exists():
+        from pipelines.warehouse import connect, read_table
+
+        with connect(settings.warehouse, read_only=True) as con:
+            history = read_table(con, """
+                select file_name, seen_at, file_sha256, status, responses_accepted, reason
+                from ingest.files order by file_name, seen_at""")
+        print("History of every export (each version by sha256):")
+        for row in history.iter_rows(named=True):
+            print(f"  {row['file_name']:<44} {row['seen_at']:%Y-%m-%d %H:%M} "
+                  f"{row['file_sha256'][:12]} {row['status']:<12} "
+                  f"{row['responses_accepted']} accepted {row['reason'] or ''}")
     if args.json:
         from pipelines.publication import current_manifest
 
@@ -204,9 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole pipeline on the inbox")
     run.add_argument("--force", action="store_true", help="run even when nothing changed")
+    run.add_argument("--reprocess", nargs="+", metavar="FILE", default=[],
+                     help="read these inbox files again (backfill one export alone)")
     run.set_defaults(handler=cmd_run)
     status = commands.add_parser("status", help="what was ingested and published")
     status.add_argument("--json", action="store_true", help="also print the publication manifest")
+    status.add_argument("--history", action="store_true",
+                        help="every version of every export, oldest first")
     status.set_defaults(handler=cmd_status)
     report = commands.add_parser("report", help="path of an organisation's HTML report")
     report.add_argument("organisation", help="organisation id, as in data/sources.yml")

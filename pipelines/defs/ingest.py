@@ -4,7 +4,7 @@ import datetime as dt
 import json
 
 import dagster as dg
-import polars as pl
+from pydantic import Field
 
 from pipelines.defs.jobs import TRANSIENT_RETRY
 from pipelines.ingest.intake import FileOutcome, append_to_log, describe, ingest_inbox
@@ -33,6 +33,12 @@ def _outcome_table(outcomes: list[FileOutcome]) -> str:
     return "\n".join(lines)
 
 
+class IngestConfig(dg.Config):
+    reprocess: list[str] = Field(
+        default=[], description="File names to read again even if their bytes were read before "
+                                "(to backfill one export alone); the others are left as they are.")
+
+
 @dg.asset(
     key=["ingest", "survey_exports"],
     group_name="ingest",
@@ -47,14 +53,15 @@ def _outcome_table(outcomes: list[FileOutcome]) -> str:
         "files are held and unreadable ones quarantined with a reason; the others go on."
     ),
 )
-def survey_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> dg.MaterializeResult:
     settings = load_settings()
     if settings.uses_development_key:
         context.log.warning("COPROD_HASH_KEY is not set: using the public development key. "
                             "Fine for the bundled samples; set a secret key for real data.")
     reference, registry = load_reference(), load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
-        outcomes = ingest_inbox(con, settings, reference, registry)
+        outcomes = ingest_inbox(con, settings, reference, registry,
+                                reprocess=frozenset(config.reprocess))
     for outcome in outcomes:
         context.log.info(describe(outcome))
     append_to_log(settings.data_dir / "logs" / "ingest.log", outcomes, dt.datetime.now(dt.UTC))

@@ -29,7 +29,10 @@ class CoprodDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec
         group = "reference" if props["resource_type"] == "seed" else props["fqn"][1]
-        return spec.replace_attributes(group_name=group, owners=[OWNER])
+        metadata = dict(spec.metadata)
+        if props.get("raw_code"):  # auditors read the model's SQL beside its lineage
+            metadata["dbt_sql"] = dg.MetadataValue.md(f"```sql\n{props['raw_code']}\n```")
+        return spec.replace_attributes(group_name=group, owners=[OWNER], metadata=metadata)
 
 
 def _row_counts(relations: dict[str, str]) -> dict[str, int]:

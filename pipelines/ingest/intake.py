@@ -143,8 +143,10 @@ def _store(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, parsed: ParsedE
 
 def ingest_inbox(
     con: duckdb.DuckDBPyConnection, settings: Settings, reference: ReferenceData,
-    registry: Registry, now: dt.datetime | None = None,
+    registry: Registry, now: dt.datetime | None = None, reprocess: frozenset[str] = frozenset(),
 ) -> list[FileOutcome]:
+    """Read every inbox file not yet read under this configuration, and those named in
+    `reprocess` again (to backfill one export alone after a fix)."""
     _ensure_tables(con)
     now = now or dt.datetime.now(dt.UTC)
     fingerprint = config_fingerprint(settings)
@@ -153,7 +155,7 @@ def ingest_inbox(
                       load_redaction_names(settings.redaction_names_file), now)
     outcomes = []
     for arrived in arrived_files(settings.inbox_dirs):
-        if previous.get(arrived.sha256) == fingerprint:
+        if previous.get(arrived.sha256) == fingerprint and arrived.path.name not in reprocess:
             outcomes.append(_unchanged(con, arrived))
             continue
         archived = archive(arrived, settings.archive_dir)

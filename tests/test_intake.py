@@ -1,0 +1,62 @@
+"""The archive and the inbox: the same bytes are read once, a changed file is a new version that
+supersedes the old (which stays archived), and one export can be read again on request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pipelines.ingest.intake import append_to_log, ingest_inbox
+from pipelines.ingest.validated import CURRENT_FILES_SQL
+from pipelines.reference import load_reference
+from pipelines.registry import load_registry
+from pipelines.settings import load_settings
+from pipelines.warehouse import connect
+from tests.builders import answers, export, organisation, people, template_csv
+
+
+def survey(yes: int) -> bytes:
+    return template_csv(people("Frontline care or support worker", 10, "I", "Main", year=2024,
+                               cp_aware=answers(10, Yes=yes, No=10 - yes)))
+
+
+def ingest(reprocess=frozenset(), when=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)):
+    settings = load_settings()
+    with connect(settings.warehouse) as con:
+        outcomes = ingest_inbox(con, settings, load_reference(), load_registry(settings.registry_file),
+                                now=when, reprocess=reprocess)
+        current = con.sql(f"select file_sha256 from ({CURRENT_FILES_SQL})").fetchall()
+    return {o.file_name: o.status for o in outcomes}, {sha for (sha,) in current}, outcomes
+
+
+def test_same_bytes_once_changed_bytes_supersede_and_reprocess_on_request(workspace):
+    workspace.register([organisation("in_org", ["main"])],
+                       [export("a.csv", "in_org", 2024), export("b.csv", "in_org", 2024)])
+    workspace.drop("a.csv", survey(4))
+    workspace.drop("b.csv", survey(6))
+    first, current, outcomes = ingest()
+    assert first == {"a.csv": "ingested", "b.csv": "ingested"}
+    a_v1 = next(o.file_sha256 for o in outcomes if o.file_name == "a.csv")
+
+    again, _, _ = ingest()
+    assert again == {"a.csv": "unchanged", "b.csv": "unchanged"}
+    archived = sorted(p.name for p in (workspace.root / "archive").rglob("*.csv"))
+    assert len(archived) == 2  # stored once each, by content
+
+    workspace.drop("a.csv", survey(9))  # a corrected re-export under the same name
+    later = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    changed, current, outcomes = ingest(when=later)
+    a_v2 = next(o.file_sha256 for o in outcomes if o.file_name == "a.csv")
+    assert changed == {"a.csv": "ingested", "b.csv": "unchanged"}
+    assert a_v2 in current and a_v1 not in current  # the new version supersedes
+    assert len(list((workspace.root / "archive").rglob("*.csv"))) == 3  # the old one stays
+
+    reread, _, outcomes = ingest(reprocess=frozenset({"b.csv"}), when=later)
+    assert reread == {"a.csv": "unchanged", "b.csv": "ingested"}
+
+    log = workspace.root / "logs" / "ingest.log"
+    append_to_log(log, outcomes, later)
+    assert log.read_text().splitlines() == [
+        f"2026-02-01T00:00:00Z file=a.csv sha256={a_v2[:12]} status=unchanged accepted=10 rejected=0",
+        f"2026-02-01T00:00:00Z file=b.csv sha256={outcomes[1].file_sha256[:12]} status=ingested "
+        "accepted=10 rejected=0",
+    ]
