@@ -28,6 +28,7 @@ run: setup
 	$(BIN)/coprod run
 
 test: setup
+	$(BIN)/ruff check pipelines tests bench
 	$(BIN)/pytest
 
 ui: setup

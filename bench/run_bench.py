@@ -23,20 +23,35 @@ import numpy as np
 import polars as pl
 import yaml
 
+from pipelines.sample_exports import AGREEMENT
+
 ORGANISATIONS = 10
 WAVES = (2024, 2025, 2026)
 SERVICES = ("Community Outreach", "Residential Rehab", "Harm Reduction", "Family Support")
-GROUPS = ("Senior leader or manager", "Frontline care or support worker",
-          "Clinical or professional practitioner", "Person who draws on care and support",
-          "Unpaid carer or family member")
+GROUPS = (
+    "Senior leader or manager",
+    "Frontline care or support worker",
+    "Clinical or professional practitioner",
+    "Person who draws on care and support",
+    "Unpaid carer or family member",
+)
 YES_NO_UNSURE = ("Yes", "No", "Not sure")
-AGREEMENT = ("Strongly agree", "Agree", "Neither agree nor disagree", "Disagree",
-             "Strongly disagree", "Don't know")
-BARRIERS = ("Time", "Time,Cost", "Organisational culture", "Communication,Training",
-            "None I'm aware of", "Time,Power imbalance,Other")
-TEXTS = ("Working as equals to design and deliver services.", "Not sure.",
-         "Asking people what they think.", "Time and workload make it hard.",
-         "I am not aware of any challenges.", "It builds confidence.")
+BARRIERS = (
+    "Time",
+    "Time,Cost",
+    "Organisational culture",
+    "Communication,Training",
+    "None I'm aware of",
+    "Time,Power imbalance,Other",
+)
+TEXTS = (
+    "Working as equals to design and deliver services.",
+    "Not sure.",
+    "Asking people what they think.",
+    "Time and workload make it hard.",
+    "I am not aware of any challenges.",
+    "It builds confidence.",
+)
 
 
 def qualtrics_frame(rows: int, seed: int, wave: int) -> pl.DataFrame:
@@ -47,23 +62,44 @@ def qualtrics_frame(rows: int, seed: int, wave: int) -> pl.DataFrame:
         return np.asarray(options, dtype=object)[rng.integers(0, len(options), rows)]
 
     seconds = rng.integers(0, 27 * 86400, rows)
-    when = (np.datetime64(f"{wave}-03-01T08:00:00") + seconds.astype("timedelta64[s]"))
+    when = np.datetime64(f"{wave}-03-01T08:00:00") + seconds.astype("timedelta64[s]")
     stamp = pl.Series(when.astype("datetime64[us]")).dt.strftime("%Y-%m-%d %H:%M:%S")
     ids = pl.Series([f"R_{seed}_"] * rows) + pl.Series(np.arange(rows)).cast(pl.String)
     status = np.where(rng.random(rows) < 0.01, "Survey Preview", "IP Address")
     finished = np.where(rng.random(rows) < 0.02, "False", "True")
-    return pl.DataFrame({
-        "StartDate": stamp, "EndDate": stamp, "Status": status, "IPAddress": "192.0.2.1",
-        "Progress": "100", "Duration (in seconds)": "300", "Finished": finished,
-        "RecordedDate": stamp, "ResponseId": ids, "RecipientLastName": "Bloggs",
-        "RecipientFirstName": "Jo", "RecipientEmail": "jo@example.org",
-        "ExternalReference": ids, "LocationLatitude": "53.4", "LocationLongitude": "-2.2",
-        "DistributionChannel": "email", "UserLanguage": "EN",
-        "Q_SERVICE": pick(SERVICES), "Q_ROLE": pick(GROUPS), "QID1": pick(YES_NO_UNSURE),
-        "QID2": pick(TEXTS), "QID3": pick(YES_NO_UNSURE), "QID4": pick(YES_NO_UNSURE),
-        "QID5": pick(("Yes", "No")), "QID6": pick(BARRIERS), "QID7": pick(("Vital", "Very important")),
-        "QID9": pick(AGREEMENT), "QID10": pick(AGREEMENT), "QID13": pick(TEXTS),
-    })
+    return pl.DataFrame(
+        {
+            "StartDate": stamp,
+            "EndDate": stamp,
+            "Status": status,
+            "IPAddress": "192.0.2.1",
+            "Progress": "100",
+            "Duration (in seconds)": "300",
+            "Finished": finished,
+            "RecordedDate": stamp,
+            "ResponseId": ids,
+            "RecipientLastName": "Bloggs",
+            "RecipientFirstName": "Jo",
+            "RecipientEmail": "jo@example.org",
+            "ExternalReference": ids,
+            "LocationLatitude": "53.4",
+            "LocationLongitude": "-2.2",
+            "DistributionChannel": "email",
+            "UserLanguage": "EN",
+            "Q_SERVICE": pick(SERVICES),
+            "Q_ROLE": pick(GROUPS),
+            "QID1": pick(YES_NO_UNSURE),
+            "QID2": pick(TEXTS),
+            "QID3": pick(YES_NO_UNSURE),
+            "QID4": pick(YES_NO_UNSURE),
+            "QID5": pick(("Yes", "No")),
+            "QID6": pick(BARRIERS),
+            "QID7": pick(("Vital", "Very important")),
+            "QID9": pick(AGREEMENT),
+            "QID10": pick(AGREEMENT),
+            "QID13": pick(TEXTS),
+        }
+    )
 
 
 def write_exports(inbox: Path, total: int) -> dict:
@@ -72,17 +108,29 @@ def write_exports(inbox: Path, total: int) -> dict:
     organisations, exports = [], []
     for org in range(ORGANISATIONS):
         org_id = f"bench_org_{org:02d}"
-        organisations.append({"id": org_id, "type": "voluntary_sector", "services": [
-            {"id": s.lower().replace(" ", "_"), "name": s} for s in SERVICES]})
+        organisations.append(
+            {
+                "id": org_id,
+                "type": "voluntary_sector",
+                "services": [{"id": s.lower().replace(" ", "_"), "name": s} for s in SERVICES],
+            }
+        )
         for wave in WAVES:
             frame = qualtrics_frame(per_file, seed=org * 10_000 + wave, wave=wave)
             name = f"{org_id}_{wave}.csv"
             header = ",".join(frame.columns)
-            import_ids = ",".join('"{""ImportId"":""%s""}"' % c for c in frame.columns)
+            import_ids = ",".join(f'"{{""ImportId"":""{c}""}}"' for c in frame.columns)
             body = frame.write_csv(include_header=False)
             (inbox / name).write_text(f"{header}\n{header}\n{import_ids}\n{body}")
-            exports.append({"file": name, "organisation": org_id, "wave": wave,
-                            "tool": "qualtrics", "instrument": "qualtrics_coprod_v1"})
+            exports.append(
+                {
+                    "file": name,
+                    "organisation": org_id,
+                    "wave": wave,
+                    "tool": "qualtrics",
+                    "instrument": "qualtrics_coprod_v1",
+                }
+            )
     return {"organisations": organisations, "exports": exports}
 
 
@@ -101,8 +149,16 @@ class PeakMemory:
             current = stack.pop()
             try:
                 status = Path(f"/proc/{current}/status").read_text()
-                total += int(next(line.split()[1] for line in status.splitlines()
-                                  if line.startswith("VmRSS:"))) * 1024
+                total += (
+                    int(
+                        next(
+                            line.split()[1]
+                            for line in status.splitlines()
+                            if line.startswith("VmRSS:")
+                        )
+                    )
+                    * 1024
+                )
                 for task in Path(f"/proc/{current}/task").iterdir():
                     stack += [int(c) for c in (task / "children").read_text().split()]
             except (OSError, StopIteration, ValueError):
@@ -140,13 +196,16 @@ def main() -> None:
         registry = write_exports(inbox, args.rows)
         generated = time.time() - started
         (root / "sources.yml").write_text(yaml.safe_dump(registry, sort_keys=False))
-        os.environ.update({
-            "COPROD_DATA_DIR": str(root), "COPROD_INBOX": str(inbox),
-            "COPROD_REGISTRY": str(root / "sources.yml"),
-            "COPROD_WAREHOUSE": str(root / "warehouse.duckdb"),
-            "DAGSTER_HOME": str(Path(folder) / "dagster_home"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        })
+        os.environ.update(
+            {
+                "COPROD_DATA_DIR": str(root),
+                "COPROD_INBOX": str(inbox),
+                "COPROD_REGISTRY": str(root / "sources.yml"),
+                "COPROD_WAREHOUSE": str(root / "warehouse.duckdb"),
+                "DAGSTER_HOME": str(Path(folder) / "dagster_home"),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            }
+        )
         Path(os.environ["DAGSTER_HOME"]).mkdir()
 
         import dagster as dg
@@ -159,8 +218,10 @@ def main() -> None:
         with PeakMemory() as memory:
             run_started = time.time()
             result = defs.resolve_job_def("coprod_full_run").execute_in_process(
-                instance=instance, raise_on_error=True,
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+                instance=instance,
+                raise_on_error=True,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
             run_ended = time.time()
 
         steps: dict[str, dict] = {}
@@ -183,13 +244,18 @@ def main() -> None:
             "run_seconds": round(run_ended - run_started, 1),
             "run_peak_rss_mb": round(memory.peak(run_started, run_ended) / 1e6),
             "steps": {
-                key: {"seconds": round(s["end"] - s["start"], 1),
-                      "peak_rss_mb": round(memory.peak(s["start"], s["end"]) / 1e6)}
-                for key, s in steps.items() if "start" in s and "end" in s
+                key: {
+                    "seconds": round(s["end"] - s["start"], 1),
+                    "peak_rss_mb": round(memory.peak(s["start"], s["end"]) / 1e6),
+                }
+                for key, s in steps.items()
+                if "start" in s and "end" in s
             },
         }
-    print(f"{args.rows:,} responses in {report['input_files']} Qualtrics files "
-          f"({report['input_mb']} MB), generated in {report['generate_seconds']} s")
+    print(
+        f"{args.rows:,} responses in {report['input_files']} Qualtrics files "
+        f"({report['input_mb']} MB), generated in {report['generate_seconds']} s"
+    )
     print(f"{'step':<40} {'seconds':>8} {'peak RSS MB':>12}")
     for key, figures in report["steps"].items():
         print(f"{key:<40} {figures['seconds']:>8} {figures['peak_rss_mb']:>12}")

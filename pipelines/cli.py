@@ -48,14 +48,24 @@ def dagster_home() -> Path:
 def ensure_dbt_manifest() -> None:
     """Parse the dbt project when its manifest is missing or older than any dbt file."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*")
-               if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts]
+    sources = [
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts
+    ]
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         check=True,
     )
 
@@ -74,10 +84,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     with warehouse_lock(settings.data_dir, on_wait=lambda: print(waiting, flush=True)):
         fingerprint = input_fingerprint(settings)
         published = current_manifest(settings.marts_dir)
-        if (not args.force and not args.reprocess and published
-                and published.get("input_fingerprint") == fingerprint):
-            print(f"Nothing new since publication {published['publication_id']}: "
-                  "no file, registry, reference or model change. Marts left as they are.")
+        if (
+            not args.force
+            and not args.reprocess
+            and published
+            and published.get("input_fingerprint") == fingerprint
+        ):
+            print(
+                f"Nothing new since publication {published['publication_id']}: "
+                "no file, registry, reference or model change. Marts left as they are."
+            )
             print(status_report(settings))
             return EXIT_OK
         return _execute(settings, reprocess=args.reprocess)
@@ -94,7 +110,8 @@ def _execute(settings: Settings, reprocess: list[str] | None = None) -> int:
     print("Running the pipeline: ingest -> validate -> dbt build -> Great Expectations -> publish")
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("coprod_full_run").execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance,
+            raise_on_error=False,
             run_config={
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
                 "ops": {"ingest__survey_exports": {"config": {"reprocess": reprocess or []}}},
@@ -108,9 +125,11 @@ def _execute(settings: Settings, reprocess: list[str] | None = None) -> int:
     print(status_report(settings))
     print(f"Run {result.run_id} took {time.monotonic() - started:.0f} s.")
     if not result.success or failed_checks:
-        print("The run did not publish. Failed checks: "
-              f"{', '.join(failed_checks) or 'none'}; see the run in the Dagster UI (make ui).",
-              file=sys.stderr)
+        print(
+            "The run did not publish. Failed checks: "
+            f"{', '.join(failed_checks) or 'none'}; see the run in the Dagster UI (make ui).",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return EXIT_OK
 
@@ -123,22 +142,30 @@ def status_report(settings: Settings) -> str:
     if settings.warehouse.exists():
         with connect(settings.warehouse, read_only=True) as con:
             if table_exists(con, "ingest.files"):
-                files = read_table(con, """
+                files = read_table(
+                    con,
+                    """
                     select file_name, status, responses_accepted, responses_rejected, reason
                     from ingest.files
                     qualify row_number() over (partition by file_name order by seen_at desc) = 1
-                    order by file_name""")
+                    order by file_name""",
+                )
                 lines.append(f"Files ({files.height}):")
                 for f in files.iter_rows(named=True):
-                    detail = (f"{f['responses_accepted']} responses accepted, "
-                              f"{f['responses_rejected']} rejected"
-                              if f["status"] == "ingested" else f["reason"])
+                    detail = (
+                        f"{f['responses_accepted']} responses accepted, "
+                        f"{f['responses_rejected']} rejected"
+                        if f["status"] == "ingested"
+                        else f["reason"]
+                    )
                     lines.append(f"  {f['status']:<12} {f['file_name']}: {detail}")
     manifest = current_manifest(settings.marts_dir)
     if manifest:
-        lines.append(f"Published {manifest['publication_id']} at {manifest['published_at']} "
-                     f"to {settings.marts_dir}:")
-        for name, entry in manifest["marts"].items():
+        lines.append(
+            f"Published {manifest['publication_id']} at {manifest['published_at']} "
+            f"to {settings.marts_dir}:"
+        )
+        for entry in manifest["marts"].values():
             lines.append(f"  {entry['file']:<34} {entry['rows']:>7,} rows")
     else:
         lines.append("Nothing published yet.")
@@ -158,14 +185,19 @@ def cmd_status(args: argparse.Namespace) -> int:
         from pipelines.warehouse import connect, read_table
 
         with connect(settings.warehouse, read_only=True) as con:
-            history = read_table(con, """
+            history = read_table(
+                con,
+                """
                 select file_name, seen_at, file_sha256, status, responses_accepted, reason
-                from ingest.files order by file_name, seen_at""")
+                from ingest.files order by file_name, seen_at""",
+            )
         print("History of every export (each version by sha256):")
         for row in history.iter_rows(named=True):
-            print(f"  {row['file_name']:<44} {row['seen_at']:%Y-%m-%d %H:%M} "
-                  f"{row['file_sha256'][:12]} {row['status']:<12} "
-                  f"{row['responses_accepted']} accepted {row['reason'] or ''}")
+            print(
+                f"  {row['file_name']:<44} {row['seen_at']:%Y-%m-%d %H:%M} "
+                f"{row['file_sha256'][:12]} {row['status']:<12} "
+                f"{row['responses_accepted']} accepted {row['reason'] or ''}"
+            )
     if args.json:
         from pipelines.publication import current_manifest
 
@@ -178,8 +210,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = settings.marts_dir / "reports" / f"{args.organisation}.html"
     if not report.exists():
         known = sorted(p.stem for p in (settings.marts_dir / "reports").glob("*.html"))
-        print(f"No published report for {args.organisation!r}. Published reports: "
-              f"{', '.join(known) or 'none yet (run coprod run)'}.", file=sys.stderr)
+        print(
+            f"No published report for {args.organisation!r}. Published reports: "
+            f"{', '.join(known) or 'none yet (run coprod run)'}.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     print(report)
     return EXIT_OK
@@ -220,19 +255,25 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole pipeline on the inbox")
     run.add_argument("--force", action="store_true", help="run even when nothing changed")
-    run.add_argument("--reprocess", nargs="+", metavar="FILE", default=[],
-                     help="read these inbox files again (backfill one export alone)")
+    run.add_argument(
+        "--reprocess",
+        nargs="+",
+        metavar="FILE",
+        default=[],
+        help="read these inbox files again (backfill one export alone)",
+    )
     run.set_defaults(handler=cmd_run)
     status = commands.add_parser("status", help="what was ingested and published")
     status.add_argument("--json", action="store_true", help="also print the publication manifest")
-    status.add_argument("--history", action="store_true",
-                        help="every version of every export, oldest first")
+    status.add_argument(
+        "--history", action="store_true", help="every version of every export, oldest first"
+    )
     status.set_defaults(handler=cmd_status)
     report = commands.add_parser("report", help="path of an organisation's HTML report")
     report.add_argument("organisation", help="organisation id, as in data/sources.yml")
     report.set_defaults(handler=cmd_report)
     query = commands.add_parser("query", help="SQL over the published Parquet marts")
-    query.add_argument("sql", help="e.g. \"select * from mart_measures limit 5\"")
+    query.add_argument("sql", help='e.g. "select * from mart_measures limit 5"')
     query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     query.add_argument("--limit", type=int, default=40, help="rows shown in the table")
     query.set_defaults(handler=cmd_query)

@@ -8,13 +8,13 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipelines.defs.automation import inbox_sensor, nightly_schedule
 from pipelines.defs.ingest import (
     registry_tables,
     review_lists,
     survey_exports,
     validated_responses,
 )
-from pipelines.defs.automation import inbox_sensor, nightly_schedule
 from pipelines.defs.jobs import full_run_job
 from pipelines.defs.publish import (
     gx_publication_gates,
@@ -25,8 +25,16 @@ from pipelines.defs.publish import (
 from pipelines.defs.resources import warehouse_lock_resource
 from pipelines.defs.transform import coprod_dbt_models, dbt_project
 
-ALL_ASSETS = [survey_exports, registry_tables, validated_responses, review_lists, coprod_dbt_models,
-              staged_marts, organisation_reports, published_marts]
+ALL_ASSETS = [
+    survey_exports,
+    registry_tables,
+    validated_responses,
+    review_lists,
+    coprod_dbt_models,
+    staged_marts,
+    organisation_reports,
+    published_marts,
+]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
@@ -35,7 +43,10 @@ defs = dg.Definitions(
     schedules=[nightly_schedule],
     sensors=[inbox_sensor],
     # dbt from this environment, whether or not the virtual environment is activated.
-    resources={"dbt": DbtCliResource(project_dir=dbt_project,
-                                     dbt_executable=str(Path(sys.executable).parent / "dbt")),
-               "warehouse_lock": warehouse_lock_resource},
+    resources={
+        "dbt": DbtCliResource(
+            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+        ),
+        "warehouse_lock": warehouse_lock_resource,
+    },
 )

@@ -48,7 +48,6 @@ def stage_marts(warehouse: Path, publications_dir: Path) -> list[StagedMart]:
     staging = staging_dir(publications_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    staged = []
     with connect(warehouse, read_only=True) as con:
         for mart in PUBLISHED_MARTS:
             path = staging / f"{mart}.parquet"
@@ -67,9 +66,12 @@ def read_staged(publications_dir: Path) -> list[StagedMart]:
 
     staging = staging_dir(publications_dir)
     return [
-        StagedMart(mart, staging / f"{mart}.parquet",
-                   pq.ParquetFile(staging / f"{mart}.parquet").metadata.num_rows,
-                   _sha256(staging / f"{mart}.parquet"))
+        StagedMart(
+            mart,
+            staging / f"{mart}.parquet",
+            pq.ParquetFile(staging / f"{mart}.parquet").metadata.num_rows,
+            _sha256(staging / f"{mart}.parquet"),
+        )
         for mart in PUBLISHED_MARTS
     ]
 
@@ -102,7 +104,10 @@ def code_version() -> str:
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
@@ -110,30 +115,40 @@ def code_version() -> str:
 
 
 def promote(
-    staged: list[StagedMart], publications_dir: Path, marts_link: Path, provenance: dict,
+    staged: list[StagedMart],
+    publications_dir: Path,
+    marts_link: Path,
+    provenance: dict,
     now: dt.datetime | None = None,
 ) -> tuple[str, bool]:
     """Swap the staged marts into place. Returns (publication id, whether anything changed)."""
     previous = current_manifest(marts_link)
     staging = staging_dir(publications_dir)
-    reports = {f"reports/{p.name}": _sha256(p) for p in sorted((staging / "reports").glob("*.html"))}
-    if previous and {m.name: m.sha256 for m in staged} == {
-        name: entry["sha256"] for name, entry in previous["marts"].items()
-    } and reports == previous.get("reports"):
+    reports = {
+        f"reports/{p.name}": _sha256(p) for p in sorted((staging / "reports").glob("*.html"))
+    }
+    if (
+        previous
+        and {m.name: m.sha256 for m in staged}
+        == {name: entry["sha256"] for name, entry in previous["marts"].items()}
+        and reports == previous.get("reports")
+    ):
         shutil.rmtree(staging, ignore_errors=True)
         return previous["publication_id"], False
 
     now = now or dt.datetime.now(dt.UTC)
     content = hashlib.sha256(
-        "".join([*(m.sha256 for m in staged), *reports.values()]).encode()).hexdigest()
+        "".join([*(m.sha256 for m in staged), *reports.values()]).encode()
+    ).hexdigest()
     publication_id = f"{now:%Y%m%dT%H%M%SZ}-{content[:8]}"
     manifest = {
         "publication_id": publication_id,
         "published_at": now.isoformat(),
         "code_version": code_version(),
         **provenance,
-        "marts": {m.name: {"file": m.path.name, "rows": m.rows, "sha256": m.sha256}
-                  for m in staged},
+        "marts": {
+            m.name: {"file": m.path.name, "rows": m.rows, "sha256": m.sha256} for m in staged
+        },
         "reports": reports,
     }
     (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
@@ -156,7 +171,8 @@ def _point_link(marts_link: Path, target: Path) -> None:
 
 def _prune(publications_dir: Path, keep: set[str]) -> None:
     publications = sorted(
-        p for p in publications_dir.iterdir()
+        p
+        for p in publications_dir.iterdir()
         if p.is_dir() and not p.name.startswith(".") and p.name not in keep
     )
     for old in publications[: max(0, len(publications) - (KEEP_PUBLICATIONS - 1))]:

@@ -17,7 +17,9 @@ import pandas as pd
 
 from pipelines.settings import EXPECTATIONS_DIR
 
-DATA_DOCS_INDEX = EXPECTATIONS_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+DATA_DOCS_INDEX = (
+    EXPECTATIONS_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+)
 
 
 @dataclass(frozen=True)
@@ -42,19 +44,24 @@ def row_count_floor(previous_rows: int | None) -> int:
 def run_gate(mart: str, parquet: Path, parameters: dict) -> GateResult:
     frame = pd.read_parquet(parquet)
     checkpoint = _context().checkpoints.get(f"publish_{mart}")
-    outcome = checkpoint.run(batch_parameters={"dataframe": frame},
-                             expectation_parameters=parameters)
+    outcome = checkpoint.run(
+        batch_parameters={"dataframe": frame}, expectation_parameters=parameters
+    )
     failures, evaluated = [], 0
     for validation in outcome.run_results.values():
         for result in validation.results:
             evaluated += 1
             if not result.success:
                 config = result.expectation_config
-                failures.append({
-                    "expectation": config.type,
-                    "column": config.kwargs.get("column") or config.kwargs.get("column_list"),
-                    "unexpected_count": result.result.get("unexpected_count"),
-                    "observed_value": result.result.get("observed_value"),
-                    "examples": [str(v) for v in (result.result.get("partial_unexpected_list") or [])[:5]],
-                })
+                failures.append(
+                    {
+                        "expectation": config.type,
+                        "column": config.kwargs.get("column") or config.kwargs.get("column_list"),
+                        "unexpected_count": result.result.get("unexpected_count"),
+                        "observed_value": result.result.get("observed_value"),
+                        "examples": [
+                            str(v) for v in (result.result.get("partial_unexpected_list") or [])[:5]
+                        ],
+                    }
+                )
     return GateResult(mart=mart, passed=outcome.success, evaluated=evaluated, failures=failures)

@@ -36,7 +36,9 @@ class ReferenceData:
         canonical = self.answer_options.select(
             "option_set_id", pl.col("label").alias("label_as_exported"), "option_code"
         )
-        alternatives = self.answer_labels.select("option_set_id", "label_as_exported", "option_code")
+        alternatives = self.answer_labels.select(
+            "option_set_id", "label_as_exported", "option_code"
+        )
         codes = self.answer_options.select(
             "option_set_id", pl.col("option_code").alias("label_as_exported"), "option_code"
         )

@@ -94,9 +94,17 @@ def load_registry(path: Path) -> Registry:
             )
             # A service is found by its id, its name and every alias; renamed or merged
             # services list their old names as aliases so their history stays with them.
-            for name in {service_id, service.get("name", service_id), *(service.get("aliases") or [])}:
+            for name in {
+                service_id,
+                service.get("name", service_id),
+                *(service.get("aliases") or []),
+            }:
                 aliases.append(
-                    {"organisation_id": org_id, "alias_key": _alias_key(str(name)), "service_id": service_id}
+                    {
+                        "organisation_id": org_id,
+                        "alias_key": _alias_key(str(name)),
+                        "service_id": service_id,
+                    }
                 )
 
     known_orgs = {o["organisation_id"] for o in organisations}
@@ -119,29 +127,47 @@ def load_registry(path: Path) -> Registry:
                 f"instrument ({error})"
             ) from error
         if export.organisation_id not in known_orgs:
-            raise RegistryError(f"{path}: export {export.pattern} names unknown organisation "
-                                f"{export.organisation_id!r}")
+            raise RegistryError(
+                f"{path}: export {export.pattern} names unknown organisation "
+                f"{export.organisation_id!r}"
+            )
         if export.date_order is not None and export.date_order not in DATE_ORDERS:
-            raise RegistryError(f"{path}: export {export.pattern} has date_order "
-                                f"{export.date_order!r}; use DMY or MDY")
+            raise RegistryError(
+                f"{path}: export {export.pattern} has date_order "
+                f"{export.date_order!r}; use DMY or MDY"
+            )
         exports.append(export)
 
     alias_frame = pl.DataFrame(
-        aliases, schema={"organisation_id": pl.String, "alias_key": pl.String, "service_id": pl.String}
+        aliases,
+        schema={"organisation_id": pl.String, "alias_key": pl.String, "service_id": pl.String},
     ).unique()
-    clashes = alias_frame.group_by("organisation_id", "alias_key").agg(pl.col("service_id").n_unique())
+    clashes = alias_frame.group_by("organisation_id", "alias_key").agg(
+        pl.col("service_id").n_unique()
+    )
     clashes = clashes.filter(pl.col("service_id") > 1)
     if clashes.height:
-        raise RegistryError(f"{path}: these names point at more than one service: "
-                            f"{clashes.select('organisation_id', 'alias_key').rows()}")
+        raise RegistryError(
+            f"{path}: these names point at more than one service: "
+            f"{clashes.select('organisation_id', 'alias_key').rows()}"
+        )
     return Registry(
         organisations=pl.DataFrame(
             organisations,
-            schema={"organisation_id": pl.String, "organisation_name": pl.String,
-                    "organisation_type": pl.String, "baseline_wave": pl.Int32},
+            schema={
+                "organisation_id": pl.String,
+                "organisation_name": pl.String,
+                "organisation_type": pl.String,
+                "baseline_wave": pl.Int32,
+            },
         ),
         services=pl.DataFrame(
-            services, schema={"organisation_id": pl.String, "service_id": pl.String, "service_name": pl.String}
+            services,
+            schema={
+                "organisation_id": pl.String,
+                "service_id": pl.String,
+                "service_name": pl.String,
+            },
         ),
         service_aliases=alias_frame,
         exports=tuple(exports),

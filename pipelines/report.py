@@ -17,8 +17,15 @@ import polars as pl
 
 WIDTH, HEIGHT = 230, 150
 LEFT, RIGHT, TOP, BOTTOM = 30, 28, 22, 26
-FAMILY_ORDER = ["awareness", "understanding", "involvement", "attitude", "practice", "barrier",
-                "theme"]
+FAMILY_ORDER = [
+    "awareness",
+    "understanding",
+    "involvement",
+    "attitude",
+    "practice",
+    "barrier",
+    "theme",
+]
 STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem;
        color: #1b1b1b; max-width: 1200px; }
@@ -39,11 +46,17 @@ svg { background: #fafafa; border: 1px solid #e5e5e5; }
 
 def _panels(measures: pl.DataFrame) -> list[tuple[str, str, str, str]]:
     """(breakdown, service_id, group_id, title) for every panel the organisation has."""
-    panels = [("organisation", "ALL", "all", "All respondents"),
-              ("organisation_rollup", "ALL", "workforce", "Workforce"),
-              ("organisation_rollup", "ALL", "lived_experience", "Lived experience")]
-    services = (measures.filter(pl.col("breakdown") == "service")
-                .select("service_id", "service_name").unique().sort("service_name"))
+    panels = [
+        ("organisation", "ALL", "all", "All respondents"),
+        ("organisation_rollup", "ALL", "workforce", "Workforce"),
+        ("organisation_rollup", "ALL", "lived_experience", "Lived experience"),
+    ]
+    services = (
+        measures.filter(pl.col("breakdown") == "service")
+        .select("service_id", "service_name")
+        .unique()
+        .sort("service_name")
+    )
     panels += [("service", s, "all", name) for s, name in services.iter_rows()]
     return panels
 
@@ -56,28 +69,38 @@ def _chart(title: str, waves: list[int], baseline: int, cells: dict[int, dict]) 
     def y(pct: float) -> float:
         return TOP + plot_h * (1 - pct / 100)
 
-    parts = [f'<svg class="panel" width="{WIDTH}" height="{HEIGHT}" role="img" '
-             f'aria-label="{escape(title)}">',
-             f'<text class="panel-title" x="{LEFT}" y="12">{escape(title)}</text>']
+    parts = [
+        f'<svg class="panel" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f'<text class="panel-title" x="{LEFT}" y="12">{escape(title)}</text>',
+    ]
     for level in (0, 50, 100):
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" '
-                     f'y2="{y(level):.1f}"/><text class="axis" x="{LEFT - 4}" '
-                     f'y="{y(level) + 3:.1f}" text-anchor="end">{level}</text>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" '
+            f'y2="{y(level):.1f}"/><text class="axis" x="{LEFT - 4}" '
+            f'y="{y(level) + 3:.1f}" text-anchor="end">{level}</text>'
+        )
     if baseline in x:
-        parts.append(f'<line class="baseline" x1="{x[baseline]:.1f}" x2="{x[baseline]:.1f}" '
-                     f'y1="{TOP}" y2="{TOP + plot_h}"/><text class="baseline-label" '
-                     f'x="{x[baseline] + 2:.1f}" y="{TOP + 8}">baseline</text>')
+        parts.append(
+            f'<line class="baseline" x1="{x[baseline]:.1f}" x2="{x[baseline]:.1f}" '
+            f'y1="{TOP}" y2="{TOP + plot_h}"/><text class="baseline-label" '
+            f'x="{x[baseline] + 2:.1f}" y="{TOP + 8}">baseline</text>'
+        )
     trend = []
     for wave in waves:
-        parts.append(f'<text class="axis" x="{x[wave]:.1f}" y="{HEIGHT - 10}" '
-                     f'text-anchor="middle">{wave}</text>')
+        parts.append(
+            f'<text class="axis" x="{x[wave]:.1f}" y="{HEIGHT - 10}" '
+            f'text-anchor="middle">{wave}</text>'
+        )
         cell = cells.get(wave)
         if cell is None:
             continue
         if cell["suppressed"]:
-            parts.append(f'<text class="suppressed" x="{x[wave]:.1f}" y="{TOP + plot_h - 4}" '
-                         f'text-anchor="middle"><title>{wave}: withheld '
-                         f'({escape(cell["suppression_reason"] or "")})</title>suppressed</text>')
+            parts.append(
+                f'<text class="suppressed" x="{x[wave]:.1f}" y="{TOP + plot_h - 4}" '
+                f'text-anchor="middle"><title>{wave}: withheld '
+                f"({escape(cell['suppression_reason'] or '')})</title>suppressed</text>"
+            )
             trend.append(None)
             continue
         classes = ["point"]
@@ -88,14 +111,22 @@ def _chart(title: str, waves: list[int], baseline: int, cells: dict[int, dict]) 
             classes.append("not-comparable")
             note = "; wording changed, not comparable with baseline"
         if cell.get("change_pp_from_baseline") is not None:
-            note += (f"; {cell['change_pp_from_baseline']:+.1f} points from baseline, "
-                     f"p = {cell['p_value_vs_baseline']:.4f}")
-        tip = (f"{wave}: {cell['pct']:.1f}% ({cell['ci_low']:.1f} to {cell['ci_high']:.1f}), "
-               f"n = {cell['n']}{note}")
-        parts.append(f'<line class="ci" x1="{x[wave]:.1f}" x2="{x[wave]:.1f}" '
-                     f'y1="{y(cell["ci_low"]):.1f}" y2="{y(cell["ci_high"]):.1f}"/>')
-        parts.append(f'<circle class="{" ".join(classes)}" cx="{x[wave]:.1f}" '
-                     f'cy="{y(cell["pct"]):.1f}" r="3.5"><title>{escape(tip)}</title></circle>')
+            note += (
+                f"; {cell['change_pp_from_baseline']:+.1f} points from baseline, "
+                f"p = {cell['p_value_vs_baseline']:.4f}"
+            )
+        tip = (
+            f"{wave}: {cell['pct']:.1f}% ({cell['ci_low']:.1f} to {cell['ci_high']:.1f}), "
+            f"n = {cell['n']}{note}"
+        )
+        parts.append(
+            f'<line class="ci" x1="{x[wave]:.1f}" x2="{x[wave]:.1f}" '
+            f'y1="{y(cell["ci_low"]):.1f}" y2="{y(cell["ci_high"]):.1f}"/>'
+        )
+        parts.append(
+            f'<circle class="{" ".join(classes)}" cx="{x[wave]:.1f}" '
+            f'cy="{y(cell["pct"]):.1f}" r="3.5"><title>{escape(tip)}</title></circle>'
+        )
         trend.append(None if "not-comparable" in classes else (x[wave], y(cell["pct"])))
     segment: list[tuple[float, float]] = []
     for point in [*trend, None]:  # join consecutive comparable, published points
@@ -117,29 +148,40 @@ def build_report(measures: pl.DataFrame, changes: pl.DataFrame, organisation_id:
         raise KeyError(organisation_id)
     keys = ["breakdown", "service_id", "group_id", "measure_id", "wave"]
     cells = measures.join(
-        changes.select(*keys, "change_pp_from_baseline", "p_value_vs_baseline",
-                       "significant_vs_baseline", "comparable_with_baseline"),
-        on=keys, how="left")
+        changes.select(
+            *keys,
+            "change_pp_from_baseline",
+            "p_value_vs_baseline",
+            "significant_vs_baseline",
+            "comparable_with_baseline",
+        ),
+        on=keys,
+        how="left",
+    )
     name = measures["organisation_name"][0]
     waves = sorted(measures["wave"].unique().to_list())
     baseline = measures.filter(pl.col("is_baseline"))["wave"].unique().to_list()
     baseline_wave = baseline[0] if baseline else waves[0]
     panels = _panels(measures)
-    by_cell = {(r["measure_id"], r["breakdown"], r["service_id"], r["group_id"], r["wave"]): r
-               for r in cells.iter_rows(named=True)}
+    by_cell = {
+        (r["measure_id"], r["breakdown"], r["service_id"], r["group_id"], r["wave"]): r
+        for r in cells.iter_rows(named=True)
+    }
     catalogue = measures.select("measure_id", "measure_label", "measure_family").unique()
     order = {family: i for i, family in enumerate(FAMILY_ORDER)}
     catalogue = catalogue.with_columns(
         pl.col("measure_family").replace_strict(order, default=len(order)).alias("family_rank")
     ).sort("family_rank", "measure_label")
 
-    body = [f"<h1>{escape(name)}</h1>",
-            f'<p class="key">Co-production measures by survey wave ({", ".join(map(str, waves))}; '
-            f"baseline {baseline_wave}). Each point is a percentage with its 95% interval. "
-            "<b style='color:#d9480f'>Orange</b> points changed significantly from the baseline "
-            "(two-proportion z-test, 5%). Hollow points asked a reworded question that is not "
-            "comparable with the baseline. <i>suppressed</i>: fewer than 10 answers, or withheld "
-            "so that a small group cannot be worked out. Hover a point for its figures.</p>"]
+    body = [
+        f"<h1>{escape(name)}</h1>",
+        f'<p class="key">Co-production measures by survey wave ({", ".join(map(str, waves))}; '
+        f"baseline {baseline_wave}). Each point is a percentage with its 95% interval. "
+        "<b style='color:#d9480f'>Orange</b> points changed significantly from the baseline "
+        "(two-proportion z-test, 5%). Hollow points asked a reworded question that is not "
+        "comparable with the baseline. <i>suppressed</i>: fewer than 10 answers, or withheld "
+        "so that a small group cannot be worked out. Hover a point for its figures.</p>",
+    ]
     current_family = None
     for measure_id, label, family, _ in catalogue.iter_rows():
         if family != current_family:
@@ -147,16 +189,23 @@ def build_report(measures: pl.DataFrame, changes: pl.DataFrame, organisation_id:
             current_family = family
         charts = []
         for breakdown, service, group, title in panels:
-            panel_cells = {w: by_cell[key] for w in waves
-                           if (key := (measure_id, breakdown, service, group, w)) in by_cell}
+            panel_cells = {
+                w: by_cell[key]
+                for w in waves
+                if (key := (measure_id, breakdown, service, group, w)) in by_cell
+            }
             if panel_cells:
                 charts.append(_chart(title, waves, baseline_wave, panel_cells))
-        body.append(f'<figure class="measure" id="{escape(measure_id)}"><figcaption>'
-                    f'{escape(label)}</figcaption><div class="panels">{"".join(charts)}</div>'
-                    "</figure>")
-    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Co-production measures: {escape(name)}</title><style>{STYLE}</style>"
-            f"</head><body>{''.join(body)}</body></html>")
+        body.append(
+            f'<figure class="measure" id="{escape(measure_id)}"><figcaption>'
+            f'{escape(label)}</figcaption><div class="panels">{"".join(charts)}</div>'
+            "</figure>"
+        )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Co-production measures: {escape(name)}</title><style>{STYLE}</style>"
+        f"</head><body>{''.join(body)}</body></html>"
+    )
 
 
 def write_reports(marts_dir: Path, out_dir: Path) -> list[Path]:

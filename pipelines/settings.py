@@ -13,7 +13,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Read once at import: the dbt project (and the reference data it holds) is part of the code
 # location. Overridable so a copy with edited reference files can be run as it is.
-DBT_PROJECT_DIR = Path(os.environ.get("COPROD_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve()
+DBT_PROJECT_DIR = Path(
+    os.environ.get("COPROD_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")
+).resolve()
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 

@@ -18,9 +18,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     pattern = "^[" + "".join("\\" + c if c in "+-" else c for c in FORMULA_STARTS) + "]"
     return frame.with_columns(
-        pl.when(pl.col(name).str.contains(pattern)).then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name)).alias(name)
-        for name, dtype in frame.schema.items() if dtype == pl.String
+        pl.when(pl.col(name).str.contains(pattern))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
     )
 
 

@@ -35,11 +35,14 @@ def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     schema, table = name.split(".")
-    return bool(scalar(
-        con,
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ))
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+    )
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
@@ -47,7 +50,9 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return con.sql(sql, params=params or None).fetchall()[0][0]
 
 
-def read_table(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+def read_table(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+) -> pl.DataFrame:
     """Query into polars; timestamps come back in UTC whatever the session's zone."""
     frame = pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())
     return frame.with_columns(

@@ -10,13 +10,9 @@ import csv
 import io
 from collections.abc import Iterable
 
-TEMPLATE_COLUMNS = [
-    "respondent_id", "submitted_at", "service", "respondent_group", "respondent_ref",
-    "completed_with_help", "staff_lived_experience", "cp_aware", "cp_define", "cp_opp_own",
-    "cp_opp_svc", "cp_staff_did", "cp_barrier", "cp_value", "cp_ladder", "cp_say", "cp_valued",
-    "cp_feel", "cp_more", "cp_chall", "cp_benefit", "pr_start", "pr_pay", "pr_costs",
-    "pr_outcome", "cp_barrier_other", "cp_define_coded",
-]
+from pipelines.sample_exports import template_columns
+
+TEMPLATE_COLUMNS = template_columns()
 
 
 def answers(total: int, **counts: int) -> list[str]:
@@ -26,14 +22,19 @@ def answers(total: int, **counts: int) -> list[str]:
     return values + [""] * (total - len(values))
 
 
-def people(group: str, count: int, prefix: str, service: str, year: int = 2023,
-           **columns: list[str]) -> list[dict]:
+def people(
+    group: str, count: int, prefix: str, service: str, year: int = 2023, **columns: list[str]
+) -> list[dict]:
     """`count` respondents of one group; each keyword gives one column's values, row by row."""
     rows = []
     for i in range(count):
-        row = {"respondent_id": f"{prefix}-{i:04d}", "respondent_group": group,
-               "service": service, "respondent_ref": f"{prefix}-ref-{i:04d}",
-               "submitted_at": f"{year}-03-{1 + i % 28:02d} 10:{i % 60:02d}:00"}
+        row = {
+            "respondent_id": f"{prefix}-{i:04d}",
+            "respondent_group": group,
+            "service": service,
+            "respondent_ref": f"{prefix}-ref-{i:04d}",
+            "submitted_at": f"{year}-03-{1 + i % 28:02d} 10:{i % 60:02d}:00",
+        }
         for column, values in columns.items():
             row[column] = values[i]
         rows.append(row)
@@ -51,11 +52,27 @@ def template_csv(rows: Iterable[dict], bom: bool = False) -> bytes:
 
 
 def organisation(org_id: str, services: list[str], org_type: str = "voluntary_sector") -> dict:
-    return {"id": org_id, "name": org_id.replace("_", " ").title(), "type": org_type,
-            "services": [{"id": s, "name": s.replace("_", " ").title()} for s in services]}
+    return {
+        "id": org_id,
+        "name": org_id.replace("_", " ").title(),
+        "type": org_type,
+        "services": [{"id": s, "name": s.replace("_", " ").title()} for s in services],
+    }
 
 
-def export(file: str, org_id: str, wave: int, instrument: str = "coprod_template_v1",
-           tool: str = "template", **extra: str) -> dict:
-    return {"file": file, "organisation": org_id, "wave": wave, "tool": tool,
-            "instrument": instrument, **extra}
+def export(
+    file: str,
+    org_id: str,
+    wave: int,
+    instrument: str = "coprod_template_v1",
+    tool: str = "template",
+    **extra: str,
+) -> dict:
+    return {
+        "file": file,
+        "organisation": org_id,
+        "wave": wave,
+        "tool": tool,
+        "instrument": instrument,
+        **extra,
+    }

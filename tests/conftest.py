@@ -64,8 +64,11 @@ class Workspace:
 
     def published_files(self) -> dict[str, bytes]:
         """Every published file (marts, manifest, reports) by its path inside data/marts."""
-        return {str(p.relative_to(self.marts)): p.read_bytes()
-                for p in sorted(self.marts.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(self.marts)): p.read_bytes()
+            for p in sorted(self.marts.rglob("*"))
+            if p.is_file()
+        }
 
     def mart(self, name: str) -> pl.DataFrame:
         return pl.read_parquet(self.marts / f"{name}.parquet")

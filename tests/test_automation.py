@@ -38,25 +38,36 @@ def test_the_nightly_schedule_runs_everything_at_two_in_the_morning_london_time(
     assert nightly_schedule.execution_timezone == "Europe/London"
     assert nightly_schedule.job_name == "coprod_full_run"
     london = ZoneInfo("Europe/London")
-    for night in (dt.datetime(2026, 1, 15, 2, tzinfo=london), dt.datetime(2026, 7, 15, 2, tzinfo=london)):
-        with dg.instance_for_test() as instance:
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=night)
-            requests = nightly_schedule.evaluate_tick(context).run_requests
+    for night in (
+        dt.datetime(2026, 1, 15, 2, tzinfo=london),  # GMT
+        dt.datetime(2026, 7, 15, 2, tzinfo=london),  # BST
+    ):
+        # No instance: a stale instance left on shared definitions would break later tests.
+        context = dg.build_schedule_context(scheduled_execution_time=night)
+        requests = nightly_schedule.evaluate_tick(context).run_requests
         assert len(requests) == 1
 
 
 def test_a_second_writer_waits_for_the_first(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipelines.run_lock import warehouse_lock\n"
-        f"with warehouse_lock(Path({str(tmp_path)!r})):\n"
-        "    print('held', flush=True); time.sleep(2)\n")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pathlib import Path; from pipelines.run_lock import warehouse_lock\n"
+                f"with warehouse_lock(Path({str(tmp_path)!r})):\n"
+                "    print('held', flush=True); time.sleep(2)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     waited = []
     started = time.monotonic()
-    with warehouse_lock(tmp_path, on_wait=lambda: waited.append(True)):
-        # re-entrant in one process: the job's resource asks again while the CLI holds it
-        with warehouse_lock(tmp_path):
-            elapsed = time.monotonic() - started
+    # re-entrant in one process: the job's resource asks again while the CLI holds it
+    with warehouse_lock(tmp_path, on_wait=lambda: waited.append(True)), warehouse_lock(tmp_path):
+        elapsed = time.monotonic() - started
     holder.wait(timeout=10)
     assert waited == [True]
     assert elapsed > 1.0

@@ -29,25 +29,27 @@ CORPUS: dict[str, tuple[bytes, str]] = {
         "The file is not a readable Excel workbook",
     ),
     "bad_semicolons.csv": (
-        "respondent_id;submitted_at;service;respondent_group;cp_aware;score\r\n"
-        "T1;2024-03-04 10:00:00;Main;Frontline worker;Yes;3,5\r\n".encode(),
+        b"respondent_id;submitted_at;service;respondent_group;cp_aware;score\r\n"
+        b"T1;2024-03-04 10:00:00;Main;Frontline worker;Yes;3,5\r\n",
         "The file is separated by semicolons (as Excel saves CSV in some European settings, "
         "often with decimal commas). Save it again as 'CSV (comma delimited)'.",
     ),
     "bad_mixed_encodings.csv": (
-        HEADER.encode() + "T1,2024-03-04 10:00:00,Main,Frontline worker,Caf\u00e9\r\n".encode()
+        HEADER.encode()
+        + "T1,2024-03-04 10:00:00,Main,Frontline worker,Caf\u00e9\r\n".encode()
         + "T2,2024-03-04 10:00:00,Main,Frontline worker,Caf\u00e9\r\n".encode("cp1252"),
         "The file mixes two text encodings (some lines UTF-8, some Windows-1252)",
     ),
     "bad_huge_cell.csv": (
-        HEADER.encode() + b"T1,2024-03-04 10:00:00,Main,Frontline worker," + b"x" * 5_000_000
+        HEADER.encode()
+        + b"T1,2024-03-04 10:00:00,Main,Frontline worker,"
+        + b"x" * 5_000_000
         + b"\r\n",
         "Line 2 is longer than 1,000,000 bytes (one enormous cell): this is not a survey export "
         "as written by a survey tool.",
     ),
     "bad_missing_group.csv": (
-        "respondent_id,submitted_at,service,cp_aware\r\nT1,2024-03-04 10:00:00,Main,Yes\r\n"
-        .encode(),
+        b"respondent_id,submitted_at,service,cp_aware\r\nT1,2024-03-04 10:00:00,Main,Yes\r\n",
         "Expected a Co-production survey template (CSV or XLSX) whose first row has the columns "
         "respondent_id, submitted_at, respondent_group; missing respondent_group.",
     ),
@@ -76,8 +78,14 @@ def registered(workspace):
 @pytest.fixture
 def published_once(registered):
     workspace = registered
-    rows = people("Frontline care or support worker", 30, "G", "Main", year=2024,
-                  cp_aware=answers(30, Yes=20, No=10))
+    rows = people(
+        "Frontline care or support worker",
+        30,
+        "G",
+        "Main",
+        year=2024,
+        cp_aware=answers(30, Yes=20, No=10),
+    )
     workspace.drop("good.csv", template_csv(rows))
     assert workspace.run().success
     return workspace
@@ -107,7 +115,8 @@ def test_every_bad_file_is_set_aside_with_its_reason_and_nothing_published_chang
     assert outcomes["good.csv"]["status"] == "ingested"
     assert workspace.published_files() == before
     aware = workspace.mart("mart_measures").filter(
-        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation"))
+        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation")
+    )
     assert aware.select("n", "k", "pct").row(0) == (30, 20, 66.7)
 
 
@@ -116,5 +125,6 @@ def test_quarantine_reasons_never_repeat_the_offending_content(registered):
     workspace.drop("bad_truncated.csv", (HEADER + "T3,2024-03-04,jo@example.org").encode())
     workspace.run()
     reason = workspace.query(
-        "select reason from ingest.files where file_name = 'bad_truncated.csv'").item()
+        "select reason from ingest.files where file_name = 'bad_truncated.csv'"
+    ).item()
     assert "jo@example.org" not in reason

@@ -10,11 +10,19 @@ from pipelines.definitions import defs
 
 EXPECTED_GROUPS = {
     "ingest": {"ingest/survey_exports"},
-    "validation": {"validated/responses", "validated/answers", "validated/open_answers",
-                   "validated/rejected_rows", "review/rejected_rows_csv"},
-    "publish": {"publish/staged_marts", "publish/published_marts"},
-    "marts": {"marts/mart_measures", "marts/mart_measure_changes",
-              "marts/mart_manager_frontline_gap"},
+    "validation": {
+        "validated/responses",
+        "validated/answers",
+        "validated/open_answers",
+        "validated/rejected_rows",
+        "review/rejected_rows_csv",
+    },
+    "publish": {"publish/staged_marts", "publish/organisation_reports", "publish/published_marts"},
+    "marts": {
+        "marts/mart_measures",
+        "marts/mart_measure_changes",
+        "marts/mart_manager_frontline_gap",
+    },
 }
 
 
@@ -49,19 +57,30 @@ def test_a_published_figure_traces_back_to_the_inbox():
                 ancestors.add(parent)
                 frontier.append(parent)
     names = {key.to_user_string() for key in ancestors}
-    assert {"publish/staged_marts", "marts/mart_measures", "intermediate/int_measure_cells",
-            "staging/stg_validated__responses", "validated/responses",
-            "ingest/survey_exports", "reference/ref_measures", "registry/services"} <= names
+    assert {
+        "publish/staged_marts",
+        "marts/mart_measures",
+        "intermediate/int_measure_cells",
+        "staging/stg_validated__responses",
+        "validated/responses",
+        "ingest/survey_exports",
+        "reference/ref_measures",
+        "registry/services",
+    } <= names
 
 
 def test_gates_block_publication_and_pandera_checks_are_attached():
     graph = _graph()
     gate = graph.get_check_spec(
-        dg.AssetCheckKey(dg.AssetKey(["publish", "staged_marts"]), "gx_mart_measures"))
+        dg.AssetCheckKey(dg.AssetKey(["publish", "staged_marts"]), "gx_mart_measures")
+    )
     assert gate.blocking is True
     pandera = dg.AssetCheckKey(dg.AssetKey(["validated", "responses"]), "pandera_schema")
     assert pandera in graph.asset_check_keys
     # dbt tests are asset checks too, including the singular disclosure-control tests
-    dbt_checks = {key.name for key in graph.asset_check_keys
-                  if key.asset_key == dg.AssetKey(["marts", "mart_measures"])}
+    dbt_checks = {
+        key.name
+        for key in graph.asset_check_keys
+        if key.asset_key == dg.AssetKey(["marts", "mart_measures"])
+    }
     assert "assert_withheld_cells_publish_no_numbers" in dbt_checks

@@ -15,22 +15,38 @@ from tests.builders import answers, export, organisation, people, template_csv
 
 
 def survey(yes: int) -> bytes:
-    return template_csv(people("Frontline care or support worker", 10, "I", "Main", year=2024,
-                               cp_aware=answers(10, Yes=yes, No=10 - yes)))
+    return template_csv(
+        people(
+            "Frontline care or support worker",
+            10,
+            "I",
+            "Main",
+            year=2024,
+            cp_aware=answers(10, Yes=yes, No=10 - yes),
+        )
+    )
 
 
 def ingest(reprocess=frozenset(), when=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)):
     settings = load_settings()
     with connect(settings.warehouse) as con:
-        outcomes = ingest_inbox(con, settings, load_reference(), load_registry(settings.registry_file),
-                                now=when, reprocess=reprocess)
+        outcomes = ingest_inbox(
+            con,
+            settings,
+            load_reference(),
+            load_registry(settings.registry_file),
+            now=when,
+            reprocess=reprocess,
+        )
         current = con.sql(f"select file_sha256 from ({CURRENT_FILES_SQL})").fetchall()
     return {o.file_name: o.status for o in outcomes}, {sha for (sha,) in current}, outcomes
 
 
 def test_same_bytes_once_changed_bytes_supersede_and_reprocess_on_request(workspace):
-    workspace.register([organisation("in_org", ["main"])],
-                       [export("a.csv", "in_org", 2024), export("b.csv", "in_org", 2024)])
+    workspace.register(
+        [organisation("in_org", ["main"])],
+        [export("a.csv", "in_org", 2024), export("b.csv", "in_org", 2024)],
+    )
     workspace.drop("a.csv", survey(4))
     workspace.drop("b.csv", survey(6))
     first, current, outcomes = ingest()

@@ -14,23 +14,30 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.conftest import open_workspace
 from tests.builders import answers, export, organisation, people, template_csv
+from tests.conftest import open_workspace
 
 
 def staff(year: int, sizes: dict[str, int], aware_yes: int, valued_agree: int) -> list[dict]:
     rows = []
     for service, size in sizes.items():
-        rows += people("Frontline care or support worker", size, f"{service}{year}", service,
-                       year=year)
+        rows += people(
+            "Frontline care or support worker", size, f"{service}{year}", service, year=year
+        )
     aware = answers(100, Yes=aware_yes, No=100 - aware_yes)
     valued = answers(100, Agree=valued_agree, Disagree=100 - valued_agree)
     return [{**row, "cp_aware": aware[i], "cp_valued": valued[i]} for i, row in enumerate(rows)]
 
 
 def lived(year: int, say_agree: int) -> list[dict]:
-    return people("Person who draws on care and support", 20, f"lived{year}", "big", year=year,
-                  cp_say=answers(20, Agree=say_agree, Disagree=20 - say_agree))
+    return people(
+        "Person who draws on care and support",
+        20,
+        f"lived{year}",
+        "big",
+        year=year,
+        cp_say=answers(20, Agree=say_agree, Disagree=20 - say_agree),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +45,46 @@ def rules(tmp_path_factory, module_monkeypatch):
     workspace = open_workspace(tmp_path_factory.mktemp("rules") / "data", module_monkeypatch)
     workspace.register(
         [organisation("change_org", ["big", "mid", "small"])],
-        [export("change_2024.csv", "change_org", 2024),
-         export("change_2025*.csv", "change_org", 2025, instrument="coprod_template_v2")],
+        [
+            export("change_2024.csv", "change_org", 2024),
+            export("change_2025*.csv", "change_org", 2025, instrument="coprod_template_v2"),
+        ],
     )
-    workspace.drop("change_2024.csv", template_csv(
-        staff(2024, {"big": 60, "mid": 35, "small": 5}, aware_yes=50, valued_agree=40)
-        + lived(2024, say_agree=10)))
-    rows_2025 = (staff(2025, {"big": 60, "mid": 28, "small": 12}, aware_yes=65, valued_agree=48)
-                 + lived(2025, say_agree=14))
-    repeat = {**rows_2025[0], "respondent_id": "big2025-again",
-              "submitted_at": rows_2025[0]["submitted_at"].replace(":00:00", ":05:00")}
+    workspace.drop(
+        "change_2024.csv",
+        template_csv(
+            staff(2024, {"big": 60, "mid": 35, "small": 5}, aware_yes=50, valued_agree=40)
+            + lived(2024, say_agree=10)
+        ),
+    )
+    rows_2025 = staff(
+        2025, {"big": 60, "mid": 28, "small": 12}, aware_yes=65, valued_agree=48
+    ) + lived(2025, say_agree=14)
+    repeat = {
+        **rows_2025[0],
+        "respondent_id": "big2025-again",
+        "submitted_at": rows_2025[0]["submitted_at"].replace(":00:00", ":05:00"),
+    }
     workspace.drop("change_2025.csv", template_csv([*rows_2025, repeat]))
     workspace.drop("change_2025_reexport.csv", template_csv(rows_2025[:10]))
     assert workspace.run().success
     return workspace
 
 
-def row(frame: pl.DataFrame, measure: str, wave: int, breakdown: str = "organisation",
-        service: str = "ALL") -> dict:
-    found = frame.filter((pl.col("measure_id") == measure) & (pl.col("wave") == wave)
-                         & (pl.col("breakdown") == breakdown) & (pl.col("service_id") == service)
-                         & (pl.col("group_id") == "all"))
+def row(
+    frame: pl.DataFrame,
+    measure: str,
+    wave: int,
+    breakdown: str = "organisation",
+    service: str = "ALL",
+) -> dict:
+    found = frame.filter(
+        (pl.col("measure_id") == measure)
+        & (pl.col("wave") == wave)
+        & (pl.col("breakdown") == breakdown)
+        & (pl.col("service_id") == service)
+        & (pl.col("group_id") == "all")
+    )
     assert found.height == 1
     return found.row(0, named=True)
 
@@ -67,7 +93,11 @@ def test_change_from_baseline_with_a_two_proportion_z_test(rules):
     aware = row(rules.mart("mart_measure_changes"), "aware", 2025)
     # 65/100 against 50/100: +15.0 points; pooled p = 0.575,
     # z = 0.15 / sqrt(0.575 · 0.425 · (1/100 + 1/100)) = 2.146, two-sided p = 0.0319.
-    assert (aware["pct"], aware["pct_baseline"], aware["change_pp_from_baseline"]) == (65.0, 50.0, 15.0)
+    assert (aware["pct"], aware["pct_baseline"], aware["change_pp_from_baseline"]) == (
+        65.0,
+        50.0,
+        15.0,
+    )
     assert aware["p_value_vs_baseline"] == 0.0319
     assert aware["significant_vs_baseline"] is True
     assert aware["comparable_with_baseline"] is True
@@ -88,8 +118,9 @@ def test_a_reworded_question_not_declared_equivalent_is_not_trended(rules):
     assert say["pct"] == 70.0  # 14 / 20 is still published for the wave itself
     assert say["comparable_with_baseline"] is False
     assert say["change_pp_from_baseline"] is None and say["p_value_vs_baseline"] is None
-    assert say["note"] == ("not comparable with baseline: question wording changed "
-                           "(CP_SAY then CP_SAY_RUN)")
+    assert say["note"] == (
+        "not comparable with baseline: question wording changed (CP_SAY then CP_SAY_RUN)"
+    )
 
 
 def test_small_cells_are_withheld_and_cannot_be_recovered_from_the_total(rules):
@@ -103,8 +134,9 @@ def test_small_cells_are_withheld_and_cannot_be_recovered_from_the_total(rules):
     assert small["suppressed"] and small["suppression_reason"] == "fewer than 10 valid answers"
     assert small["n"] is None and small["k"] is None and small["pct"] is None
     assert mid["suppressed"]
-    assert mid["suppression_reason"] == ("secondary: protects a withheld cell among services "
-                                         "of organisation")
+    assert mid["suppression_reason"] == (
+        "secondary: protects a withheld cell among services of organisation"
+    )
     assert mid["n"] is None and mid["ci_low"] is None
     assert (big["suppressed"], big["n"]) == (False, 60)
     assert (organisation_total["suppressed"], organisation_total["n"]) == (False, 100)

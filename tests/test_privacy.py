@@ -31,12 +31,16 @@ def test_a_different_key_gives_unlinkable_pseudonyms():
 
 
 def test_redaction_removes_contact_details_postcodes_and_listed_names():
-    text = pl.DataFrame({"t": [
-        "Email jo.bloggs@example.org or call 07700 900123 / +44 161 496 0000.",
-        "I live near M1 1AE, ask Jo Bloggs or jo bloggs.",
-        "See www.example.org/page and (0161) 496 0000",
-        "Nothing to hide here: 12 staff, 3 services.",
-    ]})
+    text = pl.DataFrame(
+        {
+            "t": [
+                "Email jo.bloggs@example.org or call 07700 900123 / +44 161 496 0000.",
+                "I live near M1 1AE, ask Jo Bloggs or jo bloggs.",
+                "See www.example.org/page and (0161) 496 0000",
+                "Nothing to hide here: 12 staff, 3 services.",
+            ]
+        }
+    )
     redacted = text.select(redact(pl.col("t"), ("Jo Bloggs",)))["t"].to_list()
     assert redacted == [
         "Email [email] or call [phone] / [phone].",

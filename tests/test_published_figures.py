@@ -12,29 +12,47 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.conftest import open_workspace
 from tests.builders import answers, export, organisation, people, template_csv
+from tests.conftest import open_workspace
 
 
 def _barriers(index: int) -> str:
     """Rows 0-234 time (235 = 47%), 100-254 culture (155 = 31%), 200-329 cost (130 = 26%),
     300-424 communication (125 = 25%); rows 425-499 none I'm aware of (75 = 15%)."""
-    chosen = [label for label, (start, stop) in {
-        "Time": (0, 235), "Organisational culture": (100, 255), "Cost": (200, 330),
-        "Communication": (300, 425)}.items() if start <= index < stop]
+    chosen = [
+        label
+        for label, (start, stop) in {
+            "Time": (0, 235),
+            "Organisational culture": (100, 255),
+            "Cost": (200, 330),
+            "Communication": (300, 425),
+        }.items()
+        if start <= index < stop
+    ]
     return ";".join(chosen) or "None I'm aware of"
 
 
 def scie_2023_rows() -> list[dict]:
-    managers = people("Senior leader or manager", 100, "SM", "National",
-                      cp_aware=answers(100, Yes=90, No=6, **{"Not sure": 4}))
-    frontline = people("Frontline care or support worker", 400, "FL", "National",
-                       cp_aware=answers(400, Yes=270, No=80, **{"Not sure": 50}))
+    managers = people(
+        "Senior leader or manager",
+        100,
+        "SM",
+        "National",
+        cp_aware=answers(100, Yes=90, No=6, **{"Not sure": 4}),
+    )
+    frontline = people(
+        "Frontline care or support worker",
+        400,
+        "FL",
+        "National",
+        cp_aware=answers(400, Yes=270, No=80, **{"Not sure": 50}),
+    )
     workforce = managers + frontline
     for i, row in enumerate(workforce):
         row["cp_barrier"] = _barriers(i)
-    lived = (people("Person who draws on care and support", 350, "PD", "National")
-             + people("Unpaid carer or family member", 150, "CA", "National"))
+    lived = people("Person who draws on care and support", 350, "PD", "National") + people(
+        "Unpaid carer or family member", 150, "CA", "National"
+    )
     columns = {
         "cp_aware": answers(500, Yes=280, No=150, **{"Not sure": 70}),
         "cp_opp_own": answers(500, Yes=295, No=150, **{"Not sure": 55}),
@@ -47,35 +65,55 @@ def scie_2023_rows() -> list[dict]:
 
 
 def charity_2024_rows() -> list[dict]:
-    staff = (people("Frontline care or support worker", 40, "CH", "All services", year=2024)
-             + people("Senior leader or manager", 10, "CM", "All services", year=2024))
-    definitions = (["Working with people who use services as equals, to design and deliver "
-                    "them together."] * 45 + ["Not sure."] * 5)
+    staff = people(
+        "Frontline care or support worker", 40, "CH", "All services", year=2024
+    ) + people("Senior leader or manager", 10, "CM", "All services", year=2024)
+    definitions = [
+        "Working with people who use services as equals, to design and deliver them together."
+    ] * 45 + ["Not sure."] * 5
     importance = answers(50, Vital=36, **{"Very important": 10, "Quite important": 4})
-    challenges = (["I'm not aware of any challenges."] * 11
-                  + ["Finding the time with our workload."] * 25
-                  + ["There is no budget for it."] * 14)
-    return [{**row, "cp_define": definitions[i], "cp_value": importance[i],
-             "cp_chall": challenges[i]} for i, row in enumerate(staff)]
+    challenges = (
+        ["I'm not aware of any challenges."] * 11
+        + ["Finding the time with our workload."] * 25
+        + ["There is no budget for it."] * 14
+    )
+    return [
+        {**row, "cp_define": definitions[i], "cp_value": importance[i], "cp_chall": challenges[i]}
+        for i, row in enumerate(staff)
+    ]
 
 
 def attitudes_2019_rows() -> list[dict]:
-    say = answers(210, **{"Strongly agree": 20, "Agree": 48, "Neither agree nor disagree": 60,
-                          "Disagree": 50, "Strongly disagree": 22, "Don't know": 10})
-    return people("Person who draws on care and support", 210, "AT", "National", year=2019,
-                  cp_say=say)
+    say = answers(
+        210,
+        **{
+            "Strongly agree": 20,
+            "Agree": 48,
+            "Neither agree nor disagree": 60,
+            "Disagree": 50,
+            "Strongly disagree": 22,
+            "Don't know": 10,
+        },
+    )
+    return people(
+        "Person who draws on care and support", 210, "AT", "National", year=2019, cp_say=say
+    )
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, module_monkeypatch):
     workspace = open_workspace(tmp_path_factory.mktemp("published") / "data", module_monkeypatch)
     workspace.register(
-        [organisation("scie_national", ["national"]),
-         organisation("hope_charity", ["all_services"]),
-         organisation("scie_attitudes", ["national"])],
-        [export("scie_2023.csv", "scie_national", 2023),
-         export("charity_2024.csv", "hope_charity", 2024),
-         export("attitudes_2019.csv", "scie_attitudes", 2019)],
+        [
+            organisation("scie_national", ["national"]),
+            organisation("hope_charity", ["all_services"]),
+            organisation("scie_attitudes", ["national"]),
+        ],
+        [
+            export("scie_2023.csv", "scie_national", 2023),
+            export("charity_2024.csv", "hope_charity", 2024),
+            export("attitudes_2019.csv", "scie_attitudes", 2019),
+        ],
     )
     workspace.drop("scie_2023.csv", template_csv(scie_2023_rows()))
     workspace.drop("charity_2024.csv", template_csv(charity_2024_rows(), bom=True))
@@ -85,10 +123,15 @@ def published(tmp_path_factory, module_monkeypatch):
     return workspace
 
 
-def cell(frame: pl.DataFrame, org: str, measure: str, breakdown: str = "organisation",
-         group: str = "all") -> dict:
-    rows = frame.filter((pl.col("organisation_id") == org) & (pl.col("measure_id") == measure)
-                        & (pl.col("breakdown") == breakdown) & (pl.col("group_id") == group))
+def cell(
+    frame: pl.DataFrame, org: str, measure: str, breakdown: str = "organisation", group: str = "all"
+) -> dict:
+    rows = frame.filter(
+        (pl.col("organisation_id") == org)
+        & (pl.col("measure_id") == measure)
+        & (pl.col("breakdown") == breakdown)
+        & (pl.col("group_id") == group)
+    )
     assert rows.height == 1, f"expected one cell for {org}/{measure}/{breakdown}/{group}"
     return rows.row(0, named=True)
 
@@ -114,8 +157,13 @@ def test_scie_2023_opportunities_for_people_with_lived_experience(published):
 
 def test_scie_2023_barriers_reported_by_staff(published):
     measures = published.mart("mart_measures")
-    expected = {"barrier_time": 47.0, "barrier_culture": 31.0, "barrier_cost": 26.0,
-                "barrier_communication": 25.0, "barrier_none_aware": 15.0}
+    expected = {
+        "barrier_time": 47.0,
+        "barrier_culture": 31.0,
+        "barrier_cost": 26.0,
+        "barrier_communication": 25.0,
+        "barrier_none_aware": 15.0,
+    }
     for measure, pct in expected.items():
         row = cell(measures, "scie_national", measure)
         assert (row["n"], row["pct"]) == (500, pct), measure
@@ -124,9 +172,11 @@ def test_scie_2023_barriers_reported_by_staff(published):
 
 
 def test_scie_2023_managers_knew_more_than_frontline_workers(published):
-    gap = published.mart("mart_manager_frontline_gap").filter(
-        (pl.col("organisation_id") == "scie_national") & (pl.col("measure_id") == "aware")
-    ).row(0, named=True)
+    gap = (
+        published.mart("mart_manager_frontline_gap")
+        .filter((pl.col("organisation_id") == "scie_national") & (pl.col("measure_id") == "aware"))
+        .row(0, named=True)
+    )
     # 90 / 100 managers against 270 / 400 frontline workers: 90.0 - 67.5 = 22.5 points.
     assert (gap["pct_higher"], gap["pct_lower"], gap["gap_pp"]) == (90.0, 67.5, 22.5)
     # Pooled p = 360/500; z = 0.225 / sqrt(0.72·0.28·(1/100 + 1/400)) = 4.48; p ≈ 0.0000074.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,8 +26,9 @@ exports:
   - {file: "qualtrics.csv", organisation: org, wave: 2024, tool: qualtrics, instrument: qualtrics_coprod_v1}
   - {file: "surveymonkey.csv", organisation: org, wave: 2024, tool: surveymonkey, instrument: surveymonkey_coprod_v1}
 """
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,10 @@ def reader(tmp_path_factory):
 
 
 @SETTINGS
-@given(content=st.binary(max_size=2000),
-       name=st.sampled_from(["template.csv", "template.xlsx", "qualtrics.csv", "surveymonkey.csv"]))
+@given(
+    content=st.binary(max_size=2000),
+    name=st.sampled_from(["template.csv", "template.xlsx", "qualtrics.csv", "surveymonkey.csv"]),
+)
 def test_random_bytes_are_read_or_refused_clearly(reader, content: bytes, name: str):
     try:
         reader(name, content)
@@ -54,19 +58,35 @@ def test_random_bytes_are_read_or_refused_clearly(reader, content: bytes, name: 
         assert str(error).strip()
 
 
-ODD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
-                   max_size=30)
-ROW = st.fixed_dictionaries({
-    "respondent_id": st.one_of(st.just(""), st.text(alphabet="ABC123-_", min_size=1, max_size=8)),
-    "submitted_at": st.sampled_from(["2024-03-04 10:00:00", "2024-03-05", "", "yesterday",
-                                     "2099-01-01 00:00:00", "2024-13-45 99:99:99"]),
-    "service": st.one_of(st.sampled_from(["Main", " ANNEX ", "main", "Elsewhere", ""]), ODD_TEXT),
-    "respondent_group": st.one_of(st.sampled_from(["Frontline worker", "Carer", "Manager", ""]),
-                                  ODD_TEXT),
-    "cp_aware": st.one_of(st.sampled_from(["Yes", "No", "Not sure", ""]), ODD_TEXT),
-    "cp_barrier": st.one_of(st.sampled_from(["Time;Cost", "Other", "Time;;Cost;", ""]), ODD_TEXT),
-    "cp_define": ODD_TEXT,
-})
+ODD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+ROW = st.fixed_dictionaries(
+    {
+        "respondent_id": st.one_of(
+            st.just(""), st.text(alphabet="ABC123-_", min_size=1, max_size=8)
+        ),
+        "submitted_at": st.sampled_from(
+            [
+                "2024-03-04 10:00:00",
+                "2024-03-05",
+                "",
+                "yesterday",
+                "2099-01-01 00:00:00",
+                "2024-13-45 99:99:99",
+            ]
+        ),
+        "service": st.one_of(
+            st.sampled_from(["Main", " ANNEX ", "main", "Elsewhere", ""]), ODD_TEXT
+        ),
+        "respondent_group": st.one_of(
+            st.sampled_from(["Frontline worker", "Carer", "Manager", ""]), ODD_TEXT
+        ),
+        "cp_aware": st.one_of(st.sampled_from(["Yes", "No", "Not sure", ""]), ODD_TEXT),
+        "cp_barrier": st.one_of(
+            st.sampled_from(["Time;Cost", "Other", "Time;;Cost;", ""]), ODD_TEXT
+        ),
+        "cp_define": ODD_TEXT,
+    }
+)
 
 
 @SETTINGS
@@ -88,6 +108,12 @@ def test_every_well_formed_row_is_accepted_or_rejected(reader, rows: list[dict])
     assert parsed.rows_in_file == len(rows) - blank_rows
 
 
-ROW_FIELDS = ("respondent_id", "submitted_at", "service", "respondent_group", "cp_aware",
-              "cp_barrier", "cp_define")
-
+ROW_FIELDS = (
+    "respondent_id",
+    "submitted_at",
+    "service",
+    "respondent_group",
+    "cp_aware",
+    "cp_barrier",
+    "cp_define",
+)

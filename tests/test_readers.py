@@ -59,21 +59,22 @@ def read(tmp_path: Path):
 def codes(parsed: ParsedExport, question: str) -> list[list[str]]:
     """Chosen option codes per response, in file order."""
     joined = parsed.responses.select("row_number", "response_key").join(
-        parsed.answers.filter(pl.col("question_id") == question), on="response_key", how="left")
+        parsed.answers.filter(pl.col("question_id") == question), on="response_key", how="left"
+    )
     grouped = joined.group_by("row_number", maintain_order=True).agg(pl.col("option_code").sort())
     return [[c for c in row if c is not None] for row in grouped["option_code"].to_list()]
 
 
 QUALTRICS = (
-    'StartDate,EndDate,Status,IPAddress,Progress,Duration (in seconds),Finished,RecordedDate,'
-    'ResponseId,RecipientLastName,RecipientFirstName,RecipientEmail,ExternalReference,'
-    'LocationLatitude,LocationLongitude,DistributionChannel,UserLanguage,Q_SERVICE,Q_ROLE,QID1,'
-    'QID6,QID6_9_TEXT,QID13\r\n'
-    'Start Date,End Date,Response Type,IP Address,Progress,Duration (in seconds),Finished,'
-    'Recorded Date,Response ID,Recipient Last Name,Recipient First Name,Recipient Email,'
-    'External Data Reference,Location Latitude,Location Longitude,Distribution Channel,'
-    'User Language,Which service?,Which best describes you?,Before today had you heard of '
-    'co-production?,What gets in the way?,What gets in the way? - Other - Text,Challenges?\r\n'
+    "StartDate,EndDate,Status,IPAddress,Progress,Duration (in seconds),Finished,RecordedDate,"
+    "ResponseId,RecipientLastName,RecipientFirstName,RecipientEmail,ExternalReference,"
+    "LocationLatitude,LocationLongitude,DistributionChannel,UserLanguage,Q_SERVICE,Q_ROLE,QID1,"
+    "QID6,QID6_9_TEXT,QID13\r\n"
+    "Start Date,End Date,Response Type,IP Address,Progress,Duration (in seconds),Finished,"
+    "Recorded Date,Response ID,Recipient Last Name,Recipient First Name,Recipient Email,"
+    "External Data Reference,Location Latitude,Location Longitude,Distribution Channel,"
+    "User Language,Which service?,Which best describes you?,Before today had you heard of "
+    "co-production?,What gets in the way?,What gets in the way? - Other - Text,Challenges?\r\n"
     '"{""ImportId"":""startDate"",""timeZone"":""Europe/London""}","{""ImportId"":""endDate"",'
     '""timeZone"":""Europe/London""}","{""ImportId"":""status""}","{""ImportId"":""ipAddress""}",'
     '"{""ImportId"":""progress""}","{""ImportId"":""duration""}","{""ImportId"":""finished""}",'
@@ -84,20 +85,20 @@ QUALTRICS = (
     '"{""ImportId"":""distributionChannel""}","{""ImportId"":""userLanguage""}",'
     '"{""ImportId"":""QID20""}","{""ImportId"":""QID21""}","{""ImportId"":""QID1""}",'
     '"{""ImportId"":""QID6""}","{""ImportId"":""QID6_9_TEXT""}","{""ImportId"":""QID13""}"\r\n'
-    '2024-03-04 09:00:00,2024-03-04 09:10:00,IP Address,192.0.2.7,100,600,True,'
-    '2024-03-04 09:10:00,R_1,Bloggs,Jo,jo@example.org,REF-1,53.48,-2.24,email,EN,'
+    "2024-03-04 09:00:00,2024-03-04 09:10:00,IP Address,192.0.2.7,100,600,True,"
+    "2024-03-04 09:10:00,R_1,Bloggs,Jo,jo@example.org,REF-1,53.48,-2.24,email,EN,"
     'Outreach team,Frontline worker,Yes,"Time,Other","Rotas, and email me at a.b@example.org",'
-    'Ask Jo Bloggs on 07700 900123\r\n'
-    '2024-03-04 09:00:00,2024-03-04 09:10:00,Survey Preview,,100,60,True,2024-03-04 09:10:00,'
-    'R_2,,,,,,,preview,EN,Outreach team,Frontline worker,Yes,Time,,\r\n'
-    '2024-03-05 09:00:00,2024-03-05 09:01:00,IP Address,192.0.2.8,40,60,False,'
-    '2024-03-05 09:01:00,R_3,Smith,Sam,sam@example.org,REF-3,53.48,-2.24,email,EN,'
-    'Outreach team,Manager,No,,,\r\n'
-    '2024-07-01 09:50:00,2024-07-01 10:00:00,IP Address,192.0.2.9,100,600,True,'
-    '2024-07-01 10:00:00,R_4,Smith,Sam,sam@example.org,REF-4,53.48,-2.24,email,EN,'
+    "Ask Jo Bloggs on 07700 900123\r\n"
+    "2024-03-04 09:00:00,2024-03-04 09:10:00,Survey Preview,,100,60,True,2024-03-04 09:10:00,"
+    "R_2,,,,,,,preview,EN,Outreach team,Frontline worker,Yes,Time,,\r\n"
+    "2024-03-05 09:00:00,2024-03-05 09:01:00,IP Address,192.0.2.8,40,60,False,"
+    "2024-03-05 09:01:00,R_3,Smith,Sam,sam@example.org,REF-3,53.48,-2.24,email,EN,"
+    "Outreach team,Manager,No,,,\r\n"
+    "2024-07-01 09:50:00,2024-07-01 10:00:00,IP Address,192.0.2.9,100,600,True,"
+    "2024-07-01 10:00:00,R_4,Smith,Sam,sam@example.org,REF-4,53.48,-2.24,email,EN,"
     '  needle  exchange ,Manager,Not sure,"Cost,Power imbalance",,\r\n'
-    '2024-07-02 09:50:00,2024-07-02 10:00:00,Survey Test,,100,600,True,2024-07-02 10:00:00,R_5,'
-    ',,,,,,test,EN,Outreach team,Manager,Yes,,,\r\n'
+    "2024-07-02 09:50:00,2024-07-02 10:00:00,Survey Test,,100,600,True,2024-07-02 10:00:00,R_5,"
+    ",,,,,,test,EN,Outreach team,Manager,Yes,,,\r\n"
 )
 
 
@@ -118,11 +119,22 @@ def test_qualtrics_export_keeps_real_finished_responses_only(read):
 def test_qualtrics_personal_data_never_leaves_the_reader(read):
     parsed = read("qualtrics_2024.csv", QUALTRICS.encode())
     assert {"IPAddress", "RecipientEmail", "RecipientLastName", "LocationLatitude"} <= set(
-        parsed.dropped_columns)
-    everything = "".join(frame.cast(pl.String, strict=False).write_csv() for frame in
-                         (parsed.responses, parsed.answers, parsed.open_answers, parsed.rejected))
-    for planted in ["192.0.2", "Bloggs", "jo@example.org", "a.b@example.org", "07700 900123",
-                    "R_1", "REF-1", "53.48"]:
+        parsed.dropped_columns
+    )
+    everything = "".join(
+        frame.cast(pl.String, strict=False).write_csv()
+        for frame in (parsed.responses, parsed.answers, parsed.open_answers, parsed.rejected)
+    )
+    for planted in [
+        "192.0.2",
+        "Bloggs",
+        "jo@example.org",
+        "a.b@example.org",
+        "07700 900123",
+        "R_1",
+        "REF-1",
+        "53.48",
+    ]:
         assert planted not in everything
     texts = sorted(parsed.open_answers["text_redacted"].to_list())
     assert texts == ["Ask [name] on [phone]", "Rotas, and email me at [email]"]
@@ -148,8 +160,11 @@ def test_surveymonkey_cp1252_export_spreads_options_over_columns(read):
     # Typed "Other (please specify)" text counts as choosing Other.
     assert codes(parsed, "CP_BARRIER") == [["time"], ["cost", "other"]]
     comments = parsed.open_answers.sort("text_redacted")["text_redacted"].to_list()
-    assert comments == ["Caf\u00e9 culture \u2019 helps", "It builds confidence",
-                        "Not enough staff"]
+    assert comments == [
+        "Caf\u00e9 culture \u2019 helps",
+        "It builds confidence",
+        "Not enough staff",
+    ]
     # US month/day: 4 March 2025, 10:00 GMT.
     assert parsed.responses["submitted_at_utc"][0] == dt.datetime(2025, 3, 4, 10, 0, tzinfo=dt.UTC)
 
@@ -172,14 +187,48 @@ def test_microsoft_forms_xlsx_with_semicolon_multiselect(read, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.append(["ID", "Start time", "Completion time", "Email", "Name", "Last modified time",
-                  "Which service do you use or work in?", "Which best describes you?",
-                  "What gets in the way of co-production? (select all that apply)",
-                  "What gets in the way of co-production? - Other"])
-    sheet.append([1, "3/4/25 9:00:00", "3/4/25 9:05:00", "anonymous", None, None,
-                  "Meadow View", "Carer", "Time;Communication;", None])
-    sheet.append([2, "3/4/25 9:10:00", "3/4/25 9:15:00", "kim@example.org", "Kim Cole", None,
-                  "Oakfield House", "Carer", "Other;", "Parking"])
+    sheet.append(
+        [
+            "ID",
+            "Start time",
+            "Completion time",
+            "Email",
+            "Name",
+            "Last modified time",
+            "Which service do you use or work in?",
+            "Which best describes you?",
+            "What gets in the way of co-production? (select all that apply)",
+            "What gets in the way of co-production? - Other",
+        ]
+    )
+    sheet.append(
+        [
+            1,
+            "3/4/25 9:00:00",
+            "3/4/25 9:05:00",
+            "anonymous",
+            None,
+            None,
+            "Meadow View",
+            "Carer",
+            "Time;Communication;",
+            None,
+        ]
+    )
+    sheet.append(
+        [
+            2,
+            "3/4/25 9:10:00",
+            "3/4/25 9:15:00",
+            "kim@example.org",
+            "Kim Cole",
+            None,
+            "Oakfield House",
+            "Carer",
+            "Other;",
+            "Parking",
+        ]
+    )
     workbook.save(tmp_path / "msforms_2025.xlsx")
     parsed = read("msforms_2025.xlsx")
     assert codes(parsed, "CP_BARRIER") == [["communication", "time"], ["other"]]
@@ -202,8 +251,9 @@ def test_google_forms_options_containing_commas_are_resolved(read):
     parsed = read("google_2025.csv", GOOGLE.encode())
     assert codes(parsed, "CP_BARRIER") == [["culture", "power_imbalance", "time"], ["cost"]]
     # Day 13 and 14 can only be day/month.
-    assert parsed.responses["submitted_at_utc"][0] == dt.datetime(2025, 3, 13, 10, 15, 30,
-                                                                  tzinfo=dt.UTC)
+    assert parsed.responses["submitted_at_utc"][0] == dt.datetime(
+        2025, 3, 13, 10, 15, 30, tzinfo=dt.UTC
+    )
 
 
 def test_ambiguous_dates_are_not_guessed(read):
@@ -219,14 +269,27 @@ def test_spss_value_labels_are_read(read, tmp_path):
     pyreadstat = pytest.importorskip("pyreadstat")
     import pandas as pd
 
-    frame = pd.DataFrame({"ResponseId": ["R_1", "R_2"],
-                          "RecordedDate": ["2024-03-04 10:00:00", "2024-03-05 10:00:00"],
-                          "Q_SERVICE": [1.0, 2.0], "Q_ROLE": [2.0, 8.0], "QID1": [1.0, 3.0]})
-    pyreadstat.write_sav(frame, str(tmp_path / "spss_2024.sav"), variable_value_labels={
-        "Q_SERVICE": {1.0: "Community Outreach", 2.0: "Harm Reduction"},
-        "Q_ROLE": {2.0: "Frontline care or support worker",
-                   8.0: "Person who draws on care and support"},
-        "QID1": {1.0: "Yes", 2.0: "No", 3.0: "Not sure"}})
+    frame = pd.DataFrame(
+        {
+            "ResponseId": ["R_1", "R_2"],
+            "RecordedDate": ["2024-03-04 10:00:00", "2024-03-05 10:00:00"],
+            "Q_SERVICE": [1.0, 2.0],
+            "Q_ROLE": [2.0, 8.0],
+            "QID1": [1.0, 3.0],
+        }
+    )
+    pyreadstat.write_sav(
+        frame,
+        str(tmp_path / "spss_2024.sav"),
+        variable_value_labels={
+            "Q_SERVICE": {1.0: "Community Outreach", 2.0: "Harm Reduction"},
+            "Q_ROLE": {
+                2.0: "Frontline care or support worker",
+                8.0: "Person who draws on care and support",
+            },
+            "QID1": {1.0: "Yes", 2.0: "No", 3.0: "Not sure"},
+        },
+    )
     parsed = read("spss_2024.sav")
     assert parsed.responses["service_id"].to_list() == ["outreach", "harm_reduction"]
     assert parsed.responses["respondent_group"].to_list() == ["frontline", "person_drawing_on_care"]
@@ -234,10 +297,12 @@ def test_spss_value_labels_are_read(read, tmp_path):
 
 
 def test_template_with_bom_and_an_unknown_service_held_with_its_value(read):
-    content = ("\ufeffrespondent_id,submitted_at,service,respondent_group,cp_aware\r\n"
-               "T1,2024-03-04 10:00:00,COMMUNITY   OUTREACH,Frontline worker,Yes\r\n"
-               "T2,2024-03-04 11:00:00,Dr Patel's surgery,Frontline worker,Yes\r\n"
-               "T3,2024-03-04 12:00:00,Community Outreach,Cleaner,Maybe\r\n").encode()
+    content = (
+        "\ufeffrespondent_id,submitted_at,service,respondent_group,cp_aware\r\n"
+        "T1,2024-03-04 10:00:00,COMMUNITY   OUTREACH,Frontline worker,Yes\r\n"
+        "T2,2024-03-04 11:00:00,Dr Patel's surgery,Frontline worker,Yes\r\n"
+        "T3,2024-03-04 12:00:00,Community Outreach,Cleaner,Maybe\r\n"
+    ).encode()
     parsed = read("template_2024.csv", content)
     assert parsed.encoding == "utf-8-sig"
     assert parsed.responses.height == 1
@@ -248,7 +313,9 @@ def test_template_with_bom_and_an_unknown_service_held_with_its_value(read):
         "Respondent group Cleaner is not a declared label (add it to ref_answer_labels.csv).",
     ]
     assert parsed.rejected.sort("row_number")["value_redacted"].to_list() == [
-        "Dr Patel's surgery", "Cleaner"]
+        "Dr Patel's surgery",
+        "Cleaner",
+    ]
 
 
 def test_a_file_from_another_tool_is_named_in_the_error(read):
@@ -258,6 +325,7 @@ def test_a_file_from_another_tool_is_named_in_the_error(read):
 
 def test_split_options_takes_known_labels_whole():
     labels = ["power imbalance, e.g. between staff and people who use services", "time", "cost"]
-    assert split_options("time, power imbalance, e.g. between staff and people who use services",
-                         ",", labels) == labels[:1] + ["time"]
+    assert split_options(
+        "time, power imbalance, e.g. between staff and people who use services", ",", labels
+    ) == labels[:1] + ["time"]
     assert split_options("time,cost,parking", ",", labels) == ["time", "cost", "parking"]

@@ -12,39 +12,92 @@ from pipelines.report import build_report
 
 
 def cells(**overrides) -> dict:
-    row = {"organisation_id": "org", "organisation_name": "Org & Co", "breakdown": "organisation",
-           "service_id": "ALL", "service_name": "All services", "group_id": "all",
-           "measure_id": "aware", "measure_label": "Had heard of co-production",
-           "measure_family": "awareness", "is_baseline": False, "n": 40, "k": 20,
-           "pct": 50.0, "ci_low": 35.2, "ci_high": 64.8, "suppressed": False,
-           "suppression_reason": None}
+    row = {
+        "organisation_id": "org",
+        "organisation_name": "Org & Co",
+        "breakdown": "organisation",
+        "service_id": "ALL",
+        "service_name": "All services",
+        "group_id": "all",
+        "measure_id": "aware",
+        "measure_label": "Had heard of co-production",
+        "measure_family": "awareness",
+        "is_baseline": False,
+        "n": 40,
+        "k": 20,
+        "pct": 50.0,
+        "ci_low": 35.2,
+        "ci_high": 64.8,
+        "suppressed": False,
+        "suppression_reason": None,
+    }
     return {**row, **overrides}
 
 
 @pytest.fixture
 def marts() -> tuple[pl.DataFrame, pl.DataFrame]:
-    measures = pl.DataFrame([
-        cells(wave=2024, is_baseline=True),
-        cells(wave=2025, pct=75.0, ci_low=59.8, ci_high=85.8, k=30),
-        cells(wave=2024, breakdown="service", service_id="day", service_name="Day Centre",
-              is_baseline=True, n=None, k=None, pct=None, ci_low=None, ci_high=None,
-              suppressed=True, suppression_reason="fewer than 10 valid answers"),
-        cells(wave=2025, breakdown="service", service_id="day", service_name="Day Centre"),
-        cells(wave=2024, measure_id="have_a_say", measure_label="I have a say",
-              measure_family="involvement", is_baseline=True),
-        cells(wave=2025, measure_id="have_a_say", measure_label="I have a say",
-              measure_family="involvement"),
-    ])
-    changes = pl.DataFrame([
-        {"organisation_id": "org", "wave": 2025, "breakdown": "organisation", "service_id": "ALL",
-         "group_id": "all", "measure_id": "aware", "change_pp_from_baseline": 25.0,
-         "p_value_vs_baseline": 0.0209, "significant_vs_baseline": True,
-         "comparable_with_baseline": True},
-        {"organisation_id": "org", "wave": 2025, "breakdown": "organisation", "service_id": "ALL",
-         "group_id": "all", "measure_id": "have_a_say", "change_pp_from_baseline": None,
-         "p_value_vs_baseline": None, "significant_vs_baseline": None,
-         "comparable_with_baseline": False},
-    ])
+    measures = pl.DataFrame(
+        [
+            cells(wave=2024, is_baseline=True),
+            cells(wave=2025, pct=75.0, ci_low=59.8, ci_high=85.8, k=30),
+            cells(
+                wave=2024,
+                breakdown="service",
+                service_id="day",
+                service_name="Day Centre",
+                is_baseline=True,
+                n=None,
+                k=None,
+                pct=None,
+                ci_low=None,
+                ci_high=None,
+                suppressed=True,
+                suppression_reason="fewer than 10 valid answers",
+            ),
+            cells(wave=2025, breakdown="service", service_id="day", service_name="Day Centre"),
+            cells(
+                wave=2024,
+                measure_id="have_a_say",
+                measure_label="I have a say",
+                measure_family="involvement",
+                is_baseline=True,
+            ),
+            cells(
+                wave=2025,
+                measure_id="have_a_say",
+                measure_label="I have a say",
+                measure_family="involvement",
+            ),
+        ]
+    )
+    changes = pl.DataFrame(
+        [
+            {
+                "organisation_id": "org",
+                "wave": 2025,
+                "breakdown": "organisation",
+                "service_id": "ALL",
+                "group_id": "all",
+                "measure_id": "aware",
+                "change_pp_from_baseline": 25.0,
+                "p_value_vs_baseline": 0.0209,
+                "significant_vs_baseline": True,
+                "comparable_with_baseline": True,
+            },
+            {
+                "organisation_id": "org",
+                "wave": 2025,
+                "breakdown": "organisation",
+                "service_id": "ALL",
+                "group_id": "all",
+                "measure_id": "have_a_say",
+                "change_pp_from_baseline": None,
+                "p_value_vs_baseline": None,
+                "significant_vs_baseline": None,
+                "comparable_with_baseline": False,
+            },
+        ]
+    )
     return measures, changes
 
 
@@ -73,4 +126,3 @@ def test_withheld_and_not_comparable_cells_are_shown_as_such(marts):
 def test_the_page_needs_no_network(marts):
     html = build_report(*marts, "org")
     assert not re.search(r"<script|https?://|<link", html)
-

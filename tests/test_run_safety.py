@@ -16,19 +16,31 @@ from tests.builders import answers, export, organisation, people, template_csv
 
 def coprod_run() -> subprocess.Popen:
     # Its own session, so the kill reaches dbt's process too, as a crash of the machine would.
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "run"],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def survey(year: int, yes: int) -> bytes:
-    return template_csv(people("Frontline care or support worker", 30, f"S{year}", "Main",
-                               year=year, cp_aware=answers(30, Yes=yes, No=30 - yes)))
+    return template_csv(
+        people(
+            "Frontline care or support worker",
+            30,
+            f"S{year}",
+            "Main",
+            year=year,
+            cp_aware=answers(30, Yes=yes, No=30 - yes),
+        )
+    )
 
 
 def snapshot(workspace) -> tuple:
-    return (workspace.marts.resolve(),
-            workspace.published_files())
+    return (workspace.marts.resolve(), workspace.published_files())
 
 
 def consistent(workspace) -> dict:
@@ -41,9 +53,10 @@ def consistent(workspace) -> dict:
 
 
 def test_a_run_killed_during_dbt_leaves_the_marts_and_the_next_run_publishes(workspace):
-    workspace.register([organisation("safe_org", ["main"])],
-                       [export("safe_2024.csv", "safe_org", 2024),
-                        export("safe_2025.csv", "safe_org", 2025)])
+    workspace.register(
+        [organisation("safe_org", ["main"])],
+        [export("safe_2024.csv", "safe_org", 2024), export("safe_2025.csv", "safe_org", 2025)],
+    )
     workspace.drop("safe_2024.csv", survey(2024, yes=12))
     first = coprod_run()
     assert first.wait(timeout=300) == 0, first.stdout.read()[-2000:]
@@ -66,17 +79,21 @@ def test_a_run_killed_during_dbt_leaves_the_marts_and_the_next_run_publishes(wor
     output = again.communicate(timeout=300)[0]
     assert again.returncode == 0, output[-2000:]
     manifest = consistent(workspace)
-    assert sorted(f["file_name"] for f in manifest["source_files"]) == ["safe_2024.csv",
-                                                                       "safe_2025.csv"]
+    assert sorted(f["file_name"] for f in manifest["source_files"]) == [
+        "safe_2024.csv",
+        "safe_2025.csv",
+    ]
     change = workspace.mart("mart_measure_changes").filter(
         (workspace.mart("mart_measure_changes")["measure_id"] == "aware")
-        & (workspace.mart("mart_measure_changes")["breakdown"] == "organisation"))
+        & (workspace.mart("mart_measure_changes")["breakdown"] == "organisation")
+    )
     assert change["change_pp_from_baseline"].to_list() == [30.0]  # 21/30 - 12/30 = 70% - 40%
 
 
 def test_two_runs_started_together_both_succeed_and_agree(workspace):
-    workspace.register([organisation("twin_org", ["main"])],
-                       [export("twin_2024.csv", "twin_org", 2024)])
+    workspace.register(
+        [organisation("twin_org", ["main"])], [export("twin_2024.csv", "twin_org", 2024)]
+    )
     workspace.drop("twin_2024.csv", survey(2024, yes=15))
     runs = [coprod_run(), coprod_run()]
     outputs = [run.communicate(timeout=400)[0] for run in runs]
@@ -86,8 +103,10 @@ def test_two_runs_started_together_both_succeed_and_agree(workspace):
     assert sum("waiting for it to finish" in o for o in outputs) == 1
     manifest = consistent(workspace)
     assert [p.name for p in workspace.root.joinpath("publications").iterdir()] == [
-        manifest["publication_id"]]
+        manifest["publication_id"]
+    ]
     aware = workspace.mart("mart_measures").filter(
         (workspace.mart("mart_measures")["measure_id"] == "aware")
-        & (workspace.mart("mart_measures")["breakdown"] == "organisation"))
+        & (workspace.mart("mart_measures")["breakdown"] == "organisation")
+    )
     assert aware.select("n", "k", "pct").row(0) == (30, 15, 50.0)

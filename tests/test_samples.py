@@ -18,11 +18,23 @@ from pipelines.cli import main
 from tests.conftest import SAMPLES, copy_samples, open_workspace
 
 # Personal data the sample generator plants in the exports' own columns and comments.
-PLANTED = ["Bloggs", "jo.bloggs@example.org", "person1@example.org", "resp1@example.org",
-           "07700 900123", "192.0.2.", "198.51.100.", "Smith", "M1 1AE", "53.48"]
+PLANTED = [
+    "Bloggs",
+    "jo.bloggs@example.org",
+    "person1@example.org",
+    "resp1@example.org",
+    "07700 900123",
+    "192.0.2.",
+    "198.51.100.",
+    "Smith",
+    "M1 1AE",
+    "53.48",
+]
 
 
-def _rows(name: str, header_rows: int, encoding: str = "utf-8-sig") -> tuple[list[str], list[list[str]]]:
+def _rows(
+    name: str, header_rows: int, encoding: str = "utf-8-sig"
+) -> tuple[list[str], list[list[str]]]:
     raw = (SAMPLES / name).read_bytes()
     try:
         text = raw.decode(encoding)
@@ -70,8 +82,9 @@ def count_template(wave: int) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory, module_monkeypatch):
     """One `coprod run` on the samples, shared by this module's tests."""
-    workspace = copy_samples(open_workspace(tmp_path_factory.mktemp("samples") / "data",
-                                            module_monkeypatch))
+    workspace = copy_samples(
+        open_workspace(tmp_path_factory.mktemp("samples") / "data", module_monkeypatch)
+    )
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         assert main(["run"]) == 0
@@ -81,20 +94,27 @@ def ran(tmp_path_factory, module_monkeypatch):
 def test_sample_awareness_matches_a_count_from_the_files(ran):
     workspace, output = ran
     measures = workspace.mart("mart_measures").filter(
-        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation"))
-    counters = {"riverside_recovery": count_qualtrics, "oakfield_care": count_surveymonkey,
-                "memory_matters": count_template}
+        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation")
+    )
+    counters = {
+        "riverside_recovery": count_qualtrics,
+        "oakfield_care": count_surveymonkey,
+        "memory_matters": count_template,
+    }
     for org, counter in counters.items():
         for wave in (2024, 2025, 2026):
             n, k = counter(wave)
-            published = measures.filter((pl.col("organisation_id") == org)
-                                        & (pl.col("wave") == wave)).row(0, named=True)
+            published = measures.filter(
+                (pl.col("organisation_id") == org) & (pl.col("wave") == wave)
+            ).row(0, named=True)
             assert (published["n"], published["k"]) == (n, k), (org, wave)
             assert published["pct"] == round(100 * k / n, 1)
     # the deliberate change over time is visible: awareness rises from baseline at every org
     changes = workspace.mart("mart_measure_changes").filter(
-        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation")
-        & (pl.col("wave") == 2026))
+        (pl.col("measure_id") == "aware")
+        & (pl.col("breakdown") == "organisation")
+        & (pl.col("wave") == 2026)
+    )
     assert changes.height == 3
     assert (changes["change_pp_from_baseline"] > 10).all()
     assert "Published" in output and "mart_measures.parquet" in output
@@ -117,7 +137,9 @@ def test_a_second_run_with_nothing_new_changes_nothing(ran, capsys):
 def test_no_planted_personal_data_in_the_warehouse_or_marts(ran):
     workspace, _ = ran
     with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
-        tables = con.sql("select table_schema, table_name from information_schema.tables").fetchall()
+        tables = con.sql(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
         for schema, table in tables:
             text = pl.from_arrow(con.sql(f'select * from "{schema}"."{table}"').to_arrow_table())
             dump = text.cast(pl.String, strict=False).write_csv()
@@ -139,6 +161,8 @@ def test_each_organisation_gets_a_report_with_a_chart_per_measure(ran):
     assert 'class="point not-comparable"' in html  # CP_SAY was reworded in 2026
     assert 'class="suppressed"' in html
     manifest = json.loads((workspace.marts / "manifest.json").read_text())
-    assert sorted(manifest["reports"]) == ["reports/memory_matters.html",
-                                           "reports/oakfield_care.html",
-                                           "reports/riverside_recovery.html"]
+    assert sorted(manifest["reports"]) == [
+        "reports/memory_matters.html",
+        "reports/oakfield_care.html",
+        "reports/riverside_recovery.html",
+    ]

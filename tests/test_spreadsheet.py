@@ -9,10 +9,31 @@ from tests.builders import export, organisation, people, template_csv
 
 
 def test_cells_that_excel_would_run_are_prefixed():
-    frame = pl.DataFrame({"text": ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)",
-                                   "\tx", "fine", "a=b", None], "n": [1, 2, 3, 4, 5, 6, 7, 8]})
+    frame = pl.DataFrame(
+        {
+            "text": [
+                '=HYPERLINK("http://x")',
+                "+1",
+                "-2+3",
+                "@SUM(A1)",
+                "\tx",
+                "fine",
+                "a=b",
+                None,
+            ],
+            "n": [1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
     assert neutralise_formulas(frame)["text"].to_list() == [
-        "'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "fine", "a=b", None]
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "fine",
+        "a=b",
+        None,
+    ]
 
 
 def test_the_review_list_of_rejected_rows_is_safe_to_open(workspace):
@@ -27,8 +48,11 @@ def test_the_review_list_of_rejected_rows_is_safe_to_open(workspace):
     assert review["value_redacted"].to_list() == ["'=cmd|' /C calc'!A0"]
     assert review["row_number"].to_list() == [2]
     files = pl.read_csv((workspace.root / "review" / "files.csv").read_bytes()[3:])
-    assert files.select("file_name", "status", "responses_accepted").row(0) == ("xl.csv",
-                                                                                "ingested", 11)
+    assert files.select("file_name", "status", "responses_accepted").row(0) == (
+        "xl.csv",
+        "ingested",
+        11,
+    )
 
 
 def test_written_files_replace_atomically(tmp_path):

@@ -32,13 +32,28 @@ def dagster_ui(tmp_path_factory):
     home = tmp_path_factory.mktemp("dagster_home")
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     log = (home / "dagster-dev.log").open("w")
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so it can be stopped whole
     )
     url = f"http://127.0.0.1:{port}"
@@ -68,20 +83,31 @@ def dagster_ui(tmp_path_factory):
 @pytest.fixture
 def browser(tmp_path):
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("Debian's chromium and chromium-driver are needed: .ci/run installs them "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.fail(
+            "Debian's chromium and chromium-driver are needed: .ci/run installs them "
+            "(apt-get install chromium chromium-driver)"
+        )
     from selenium import webdriver
 
     os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a driver
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync",
-                     f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1800,1100"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1800,1100",
+    ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(options=options,
-                              service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    )
     yield driver
     driver.quit()
 
@@ -99,8 +125,11 @@ def test_the_lineage_page_shows_ingest_to_published_marts(dagster_ui, browser):
         found = {}
         for name in groups:
             # nodes of the graph, not the sidebar's list of groups (left of x = 460)
-            nodes = [e for e in driver.find_elements(By.XPATH, f"//*[normalize-space(text())='{name}']")
-                     if e.is_displayed() and e.rect["x"] > 460]
+            nodes = [
+                e
+                for e in driver.find_elements(By.XPATH, f"//*[normalize-space(text())='{name}']")
+                if e.is_displayed() and e.rect["x"] > 460
+            ]
             if nodes:
                 found[name] = nodes[0].rect["x"]
         return found if len(found) == len(groups) else None

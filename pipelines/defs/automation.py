@@ -35,5 +35,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext):
     shas = "".join(sorted(a.sha256 for a in new))
     return dg.RunRequest(
         run_key=hashlib.sha256(shas.encode()).hexdigest()[:16],
-        tags={"coprod/trigger": "inbox", "coprod/new_files": ", ".join(a.path.name for a in new)[:900]},
+        tags={
+            "coprod/trigger": "inbox",
+            "coprod/new_files": ", ".join(a.path.name for a in new)[:900],
+        },
     )

@@ -1,7 +1,6 @@
 """Dagster assets for the first half of the lineage: exports in, validated responses out."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 from pydantic import Field
@@ -25,18 +24,25 @@ VALIDATED_TABLES = {
 
 
 def _outcome_table(outcomes: list[FileOutcome]) -> str:
-    lines = ["| file | sha256 | status | accepted | rejected | reason |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| file | sha256 | status | accepted | rejected | reason |",
+        "|---|---|---|---|---|---|",
+    ]
     for o in outcomes:
         reason = (o.reason or "").replace("|", "/").replace("\n", " ")
-        lines.append(f"| {o.file_name} | {o.file_sha256[:12]} | {o.status} | "
-                     f"{o.responses_accepted} | {o.responses_rejected} | {reason} |")
+        lines.append(
+            f"| {o.file_name} | {o.file_sha256[:12]} | {o.status} | "
+            f"{o.responses_accepted} | {o.responses_rejected} | {reason} |"
+        )
     return "\n".join(lines)
 
 
 class IngestConfig(dg.Config):
     reprocess: list[str] = Field(
-        default=[], description="File names to read again even if their bytes were read before "
-                                "(to backfill one export alone); the others are left as they are.")
+        default=[],
+        description="File names to read again even if their bytes were read before "
+        "(to backfill one export alone); the others are left as they are.",
+    )
 
 
 @dg.asset(
@@ -56,38 +62,62 @@ class IngestConfig(dg.Config):
 def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> dg.MaterializeResult:
     settings = load_settings()
     if settings.uses_development_key:
-        context.log.warning("COPROD_HASH_KEY is not set: using the public development key. "
-                            "Fine for the bundled samples; set a secret key for real data.")
+        context.log.warning(
+            "COPROD_HASH_KEY is not set: using the public development key. "
+            "Fine for the bundled samples; set a secret key for real data."
+        )
     reference, registry = load_reference(), load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
-        outcomes = ingest_inbox(con, settings, reference, registry,
-                                reprocess=frozenset(config.reprocess))
+        outcomes = ingest_inbox(
+            con, settings, reference, registry, reprocess=frozenset(config.reprocess)
+        )
     for outcome in outcomes:
         context.log.info(describe(outcome))
     append_to_log(settings.data_dir / "logs" / "ingest.log", outcomes, dt.datetime.now(dt.UTC))
-    counts = {s: sum(o.status == s for o in outcomes)
-              for s in ("ingested", "unchanged", "held", "quarantined")}
-    return dg.MaterializeResult(metadata={
-        "files": dg.MetadataValue.md(_outcome_table(outcomes)),
-        **{f"files_{status}": n for status, n in counts.items()},
-        "responses_accepted_new": sum(o.responses_accepted for o in outcomes if o.status == "ingested"),
-        "archive": dg.MetadataValue.path(str(settings.archive_dir)),
-        "quarantine": dg.MetadataValue.path(str(settings.quarantine_dir)),
-        "outcomes_json": dg.MetadataValue.json([
-            {"file": o.file_name, "sha256": o.file_sha256, "status": o.status, "reason": o.reason}
-            for o in outcomes
-        ]),
-    })
+    counts = {
+        s: sum(o.status == s for o in outcomes)
+        for s in ("ingested", "unchanged", "held", "quarantined")
+    }
+    return dg.MaterializeResult(
+        metadata={
+            "files": dg.MetadataValue.md(_outcome_table(outcomes)),
+            **{f"files_{status}": n for status, n in counts.items()},
+            "responses_accepted_new": sum(
+                o.responses_accepted for o in outcomes if o.status == "ingested"
+            ),
+            "archive": dg.MetadataValue.path(str(settings.archive_dir)),
+            "quarantine": dg.MetadataValue.path(str(settings.quarantine_dir)),
+            "outcomes_json": dg.MetadataValue.json(
+                [
+                    {
+                        "file": o.file_name,
+                        "sha256": o.file_sha256,
+                        "status": o.status,
+                        "reason": o.reason,
+                    }
+                    for o in outcomes
+                ]
+            ),
+        }
+    )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["registry", "organisations"], group_name="reference", owners=[OWNER],
-                     kinds={"yaml", "duckdb"},
-                     description="Organisations declared in data/sources.yml."),
-        dg.AssetSpec(["registry", "services"], group_name="reference", owners=[OWNER],
-                     kinds={"yaml", "duckdb"},
-                     description="Services (with their aliases resolved at ingest) from data/sources.yml."),
+        dg.AssetSpec(
+            ["registry", "organisations"],
+            group_name="reference",
+            owners=[OWNER],
+            kinds={"yaml", "duckdb"},
+            description="Organisations declared in data/sources.yml.",
+        ),
+        dg.AssetSpec(
+            ["registry", "services"],
+            group_name="reference",
+            owners=[OWNER],
+            kinds={"yaml", "duckdb"},
+            description="Services (with their aliases resolved at ingest) from data/sources.yml.",
+        ),
     ],
     required_resource_keys={"warehouse_lock"},
 )
@@ -96,26 +126,45 @@ def registry_tables(context: dg.AssetExecutionContext):
     registry = load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
         write_registry_tables(con, registry)
-    yield dg.MaterializeResult(asset_key=["registry", "organisations"],
-                               metadata={"dagster/row_count": registry.organisations.height,
-                                         "source": dg.MetadataValue.path(str(settings.registry_file))})
-    yield dg.MaterializeResult(asset_key=["registry", "services"],
-                               metadata={"dagster/row_count": registry.services.height})
+    yield dg.MaterializeResult(
+        asset_key=["registry", "organisations"],
+        metadata={
+            "dagster/row_count": registry.organisations.height,
+            "source": dg.MetadataValue.path(str(settings.registry_file)),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["registry", "services"], metadata={"dagster/row_count": registry.services.height}
+    )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["validated", table], group_name="validation", owners=[OWNER],
-                     kinds={"pandera", "duckdb"}, description=description,
-                     deps=[survey_exports.key, dg.AssetKey(["registry", "organisations"]),
-                           dg.AssetKey(["registry", "services"])])
+        dg.AssetSpec(
+            ["validated", table],
+            group_name="validation",
+            owners=[OWNER],
+            kinds={"pandera", "duckdb"},
+            description=description,
+            deps=[
+                survey_exports.key,
+                dg.AssetKey(["registry", "organisations"]),
+                dg.AssetKey(["registry", "services"]),
+            ],
+        )
         for table, description in VALIDATED_TABLES.items()
     ],
     check_specs=[
-        dg.AssetCheckSpec("pandera_schema", asset=["validated", "responses"],
-                          description="Every response satisfies the pandera responses schema."),
-        dg.AssetCheckSpec("pandera_schema", asset=["validated", "answers"],
-                          description="Every answer is a declared option of its question."),
+        dg.AssetCheckSpec(
+            "pandera_schema",
+            asset=["validated", "responses"],
+            description="Every response satisfies the pandera responses schema.",
+        ),
+        dg.AssetCheckSpec(
+            "pandera_schema",
+            asset=["validated", "answers"],
+            description="Every answer is a declared option of its question.",
+        ),
     ],
     required_resource_keys={"warehouse_lock"},
 )
@@ -124,16 +173,17 @@ def validated_responses(context: dg.AssetExecutionContext):
     reference, registry = load_reference(), load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
         summary = build_validated(con, reference, registry)
-        counts = {t: scalar(con, f"select count(*) from validated.{t}")
-                  for t in VALIDATED_TABLES}
+        counts = {t: scalar(con, f"select count(*) from validated.{t}") for t in VALIDATED_TABLES}
         reasons = con.execute(
-            "select reason, count(*) from validated.rejected_rows group by 1 order by 2 desc limit 20"
+            "select reason, count(*) from validated.rejected_rows "
+            "group by 1 order by 2 desc limit 20"
         ).fetchall()
     for table, rows in counts.items():
         metadata = {"dagster/row_count": rows}
         if table == "rejected_rows":
             metadata["top_reasons"] = dg.MetadataValue.md(
-                "\n".join(f"- {n} x {reason}" for reason, n in reasons) or "none")
+                "\n".join(f"- {n} x {reason}" for reason, n in reasons) or "none"
+            )
         yield dg.MaterializeResult(asset_key=["validated", table], metadata=metadata)
     for table, own in summary.failures_by_table.items():
         yield dg.AssetCheckResult(
@@ -141,8 +191,10 @@ def validated_responses(context: dg.AssetExecutionContext):
             check_name="pandera_schema",
             passed=not own,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rows_rejected": sum(own.values()),
-                      "failure_cases": dg.MetadataValue.json(own)},
+            metadata={
+                "rows_rejected": sum(own.values()),
+                "failure_cases": dg.MetadataValue.json(own),
+            },
         )
 
 
@@ -161,19 +213,27 @@ def validated_responses(context: dg.AssetExecutionContext):
 def review_lists(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     with connect(settings.warehouse, read_only=True) as con:
-        rejected = read_table(con, """
+        rejected = read_table(
+            con,
+            """
             select f.file_name, r.row_number, r.stage, r.source_column, r.value_redacted, r.reason
             from validated.rejected_rows r join ingest.files f using (file_sha256)
-            order by f.file_name, r.row_number""")
-        files = read_table(con, """
+            order by f.file_name, r.row_number""",
+        )
+        files = read_table(
+            con,
+            """
             select file_name, status, reason, seen_at, file_sha256, responses_accepted,
                    responses_rejected, answers_rejected, rows_excluded
-            from ingest.files order by file_name, seen_at""")
+            from ingest.files order by file_name, seen_at""",
+        )
     review = settings.data_dir / "review"
     write_csv_for_excel(rejected, review / "rejected_rows.csv")
     write_csv_for_excel(files, review / "files.csv")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rejected.height,
-        "rejected_rows_csv": dg.MetadataValue.path(str(review / "rejected_rows.csv")),
-        "files_csv": dg.MetadataValue.path(str(review / "files.csv")),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rejected.height,
+            "rejected_rows_csv": dg.MetadataValue.path(str(review / "rejected_rows.csv")),
+            "files_csv": dg.MetadataValue.path(str(review / "files.csv")),
+        }
+    )

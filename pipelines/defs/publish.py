@@ -1,7 +1,6 @@
 """Publication: stage the marts as Parquet, gate them with Great Expectations (blocking asset
 checks), then swap them into data/marts in one atomic step."""
 
-
 import json
 
 import dagster as dg
@@ -10,6 +9,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.transform import coprod_dbt_models
+from pipelines.ingest.validated import CURRENT_FILES_SQL
 from pipelines.publication import (
     PUBLISHED_MARTS,
     current_manifest,
@@ -19,7 +19,6 @@ from pipelines.publication import (
     stage_marts,
     staging_dir,
 )
-from pipelines.ingest.validated import CURRENT_FILES_SQL
 from pipelines.quality_gates import DATA_DOCS_INDEX, row_count_floor, run_gate
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
@@ -46,11 +45,13 @@ STAGED = dg.AssetKey(["publish", "staged_marts"])
 def staged_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     staged = stage_marts(settings.warehouse, settings.publications_dir)
-    return dg.MaterializeResult(metadata={
-        "staging": dg.MetadataValue.path(str(staging_dir(settings.publications_dir))),
-        **{f"rows_{m.name}": m.rows for m in staged},
-        "dagster/row_count": sum(m.rows for m in staged),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "staging": dg.MetadataValue.path(str(staging_dir(settings.publications_dir))),
+            **{f"rows_{m.name}": m.rows for m in staged},
+            "dagster/row_count": sum(m.rows for m in staged),
+        }
+    )
 
 
 def _gate_parameters(mart: str) -> dict:
@@ -74,9 +75,13 @@ def _gate_parameters(mart: str) -> dict:
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(f"gx_{mart}", asset=STAGED, blocking=True,
-                          description=f"Great Expectations suite {mart} (expectations/gx) on the "
-                                      "staged Parquet; blocks publication when it fails.")
+        dg.AssetCheckSpec(
+            f"gx_{mart}",
+            asset=STAGED,
+            blocking=True,
+            description=f"Great Expectations suite {mart} (expectations/gx) on the "
+            "staged Parquet; blocks publication when it fails.",
+        )
         for mart in PUBLISHED_MARTS
     ],
 )
@@ -119,10 +124,12 @@ def organisation_reports(context: dg.AssetExecutionContext) -> dg.MaterializeRes
     settings = load_settings()
     staging = staging_dir(settings.publications_dir)
     written = write_reports(staging, staging / "reports")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(written),
-        "reports": dg.MetadataValue.json([p.name for p in written]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(written),
+            "reports": dg.MetadataValue.json([p.name for p in written]),
+        }
+    )
 
 
 @dg.asset(
@@ -142,20 +149,30 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     staged = read_staged(settings.publications_dir)
     with connect(settings.warehouse, read_only=True) as con:
-        sources = read_table(con, f"""
+        sources = read_table(
+            con,
+            f"""
             select file_name, file_sha256, organisation_id, wave, tool, instrument_id,
                    responses_accepted, responses_rejected
-            from ingest.files where file_sha256 in ({CURRENT_FILES_SQL}) order by file_name""")
-    provenance = {"dagster_run_id": context.run_id,
-                  "input_fingerprint": input_fingerprint(settings),
-                  "source_files": sources.to_dicts()}
-    publication_id, changed = promote(staged, settings.publications_dir, settings.marts_dir,
-                                      provenance)
+            from ingest.files where file_sha256 in ({CURRENT_FILES_SQL}) order by file_name""",
+        )
+    provenance = {
+        "dagster_run_id": context.run_id,
+        "input_fingerprint": input_fingerprint(settings),
+        "source_files": sources.to_dicts(),
+    }
+    publication_id, changed = promote(
+        staged, settings.publications_dir, settings.marts_dir, provenance
+    )
     context.log.info(f"publication={publication_id} changed={changed}")
-    return dg.MaterializeResult(metadata={
-        "publication_id": publication_id,
-        "changed": changed,
-        "marts_dir": dg.MetadataValue.path(str(settings.marts_dir)),
-        "source_files": dg.MetadataValue.json(json.loads(json.dumps(sources.to_dicts(), default=str))),
-        **{f"rows_{m.name}": m.rows for m in staged},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "publication_id": publication_id,
+            "changed": changed,
+            "marts_dir": dg.MetadataValue.path(str(settings.marts_dir)),
+            "source_files": dg.MetadataValue.json(
+                json.loads(json.dumps(sources.to_dicts(), default=str))
+            ),
+            **{f"rows_{m.name}": m.rows for m in staged},
+        }
+    )

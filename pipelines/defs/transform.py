@@ -2,10 +2,9 @@
 asset checks. Sources map onto the Python assets' keys (validated/*, registry/*), so ingest and
 dbt form one lineage graph."""
 
-
 import os
-from pathlib import Path
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -54,7 +53,8 @@ def _row_counts(relations: dict[str, str]) -> dict[str, int]:
     retry_policy=TRANSIENT_RETRY,
 )
 def coprod_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource,
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
     warehouse_lock: dg.ResourceParam[Path],  # held for the run; dbt writes the warehouse
 ) -> Iterator:
     # dbt runs in its own process: tell it which warehouse this run writes (the profile reads
@@ -66,12 +66,11 @@ def coprod_dbt_models(
     relations = {}
     for node in invocation.manifest["nodes"].values():
         if node["resource_type"] in {"model", "seed"}:
-            relations[node["unique_id"]] = f'{node["schema"]}.{node["alias"]}'
+            relations[node["unique_id"]] = f"{node['schema']}.{node['alias']}"
     counts = _row_counts(relations)
     for event in events:
         unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
         unique_id = getattr(unique_id, "value", unique_id)
         if unique_id in counts:
-            event = event.with_metadata({**event.metadata,
-                                         "dagster/row_count": counts[unique_id]})
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
         yield event

@@ -44,9 +44,12 @@ def archive(file: ArrivedFile, archive_dir: Path) -> Path:
         partial = target.with_suffix(target.suffix + ".partial")
         shutil.copyfile(file.path, partial)
         partial.replace(target)  # atomic: the archive never holds half a file
-        target.with_suffix(".json").write_text(json.dumps(
-            {"original_name": file.path.name, "size": file.size, "sha256": file.sha256}, indent=2
-        ))
+        target.with_suffix(".json").write_text(
+            json.dumps(
+                {"original_name": file.path.name, "size": file.size, "sha256": file.sha256},
+                indent=2,
+            )
+        )
     return target
 
 

@@ -34,8 +34,10 @@ def load_grid(path: Path, header_rows: int) -> Grid:
         return _rows_grid(_xlsx_rows(path), header_rows, "xlsx")
     if suffix == "sav":
         return _sav_grid(path)
-    raise UnreadableExport(f"Files ending .{suffix} are not survey exports this pipeline reads "
-                           "(CSV, XLSX or SPSS .sav).")
+    raise UnreadableExport(
+        f"Files ending .{suffix} are not survey exports this pipeline reads "
+        "(CSV, XLSX or SPSS .sav)."
+    )
 
 
 MAX_LINE_BYTES = 1_000_000  # no survey export has a 1 MB line; a longer one means corruption
@@ -48,8 +50,10 @@ def _csv_grid(raw: bytes, header_rows: int) -> Grid:
     if not text.strip("\ufeff \t\r\n"):
         raise UnreadableExport("The file is empty.")
     if "\x00" in text:
-        raise UnreadableExport("The file holds binary data (NUL bytes), so it is not a CSV text "
-                               "file; it may be a spreadsheet or archive saved with a .csv name.")
+        raise UnreadableExport(
+            "The file holds binary data (NUL bytes), so it is not a CSV text "
+            "file; it may be a spreadsheet or archive saved with a .csv name."
+        )
     first_line = text.lstrip("\ufeff").splitlines()[0]
     if not first_line.strip():
         raise UnreadableExport("The first line is empty: the column names must be on line 1.")
@@ -67,8 +71,14 @@ def _csv_grid(raw: bytes, header_rows: int) -> Grid:
     con = duckdb.connect()
     try:
         frame = con.read_csv(
-            io.BytesIO(text.encode("utf-8")), header=False, delimiter=",", quotechar='"',
-            escapechar='"', strict_mode=True, null_padding=False, auto_detect=False,
+            io.BytesIO(text.encode("utf-8")),
+            header=False,
+            delimiter=",",
+            quotechar='"',
+            escapechar='"',
+            strict_mode=True,
+            null_padding=False,
+            auto_detect=False,
             columns={f"col_{i}": "VARCHAR" for i in range(width)},
             max_line_size=MAX_LINE_BYTES,
         ).pl()
@@ -86,15 +96,21 @@ def _explain_csv_error(message: str, width: int) -> str:
     where = f"line {line.group(1)}" if line else "a line"
     found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
     if found:
-        return (f"{where.capitalize()} has {found.group(2)} columns where the header has "
-                f"{found.group(1)}: the file was probably cut off during upload (truncated) or a "
-                "line was broken. Export it again.")
+        return (
+            f"{where.capitalize()} has {found.group(2)} columns where the header has "
+            f"{found.group(1)}: the file was probably cut off during upload (truncated) or a "
+            "line was broken. Export it again."
+        )
     if "unterminated quote" in message:
-        return (f"{where.capitalize()} opens a quoted value that never closes: the file was "
-                "probably cut off in the middle of a row. Export it again.")
+        return (
+            f"{where.capitalize()} opens a quoted value that never closes: the file was "
+            "probably cut off in the middle of a row. Export it again."
+        )
     if "line size" in message.lower() or "maximum line" in message.lower():
-        return (f"{where.capitalize()} is longer than {MAX_LINE_BYTES:,} bytes (one enormous "
-                "cell): this is not a survey export as written by a survey tool.")
+        return (
+            f"{where.capitalize()} is longer than {MAX_LINE_BYTES:,} bytes (one enormous "
+            "cell): this is not a survey export as written by a survey tool."
+        )
     return f"The file is not a readable CSV table ({where})."
 
 
@@ -137,14 +153,18 @@ def _sav_grid(path: Path) -> Grid:
     import pyreadstat
 
     try:
-        frame, _meta = pyreadstat.read_sav(str(path), apply_value_formats=True,
-                                           user_missing=False, output_format="polars")
+        frame, _meta = pyreadstat.read_sav(
+            str(path), apply_value_formats=True, user_missing=False, output_format="polars"
+        )
     except Exception as error:  # pyreadstat raises its own exception types per failure
         raise UnreadableExport(f"The file is not a readable SPSS .sav file: {error}") from error
     header = list(frame.columns)
     body = frame.select(
-        (pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S") if frame[c].dtype == pl.Datetime
-         else pl.col(c).cast(pl.String)).alias(f"col_{i}")
+        (
+            pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S")
+            if frame[c].dtype == pl.Datetime
+            else pl.col(c).cast(pl.String)
+        ).alias(f"col_{i}")
         for i, c in enumerate(header)
     )
     # Whole numbers stored as doubles print as "3.0"; labels matter, not floats.
@@ -156,11 +176,16 @@ def _split(frame: pl.DataFrame, header_rows: int, encoding: str) -> Grid:
     frame = frame.rename({c: f"col_{i}" for i, c in enumerate(frame.columns)})
     longest = frame.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
     if longest > MAX_LINE_BYTES:
-        raise UnreadableExport(f"A cell holds {longest:,} bytes (more than {MAX_LINE_BYTES:,}): "
-                               "this is not a survey export as written by a survey tool.")
+        raise UnreadableExport(
+            f"A cell holds {longest:,} bytes (more than {MAX_LINE_BYTES:,}): "
+            "this is not a survey export as written by a survey tool."
+        )
     if frame.height < header_rows:
-        raise UnreadableExport(f"The file has fewer rows than the {header_rows} header row(s) "
-                               "this survey tool writes.")
-    headers = [[("" if v is None else str(v)).strip() for v in row]
-               for row in frame.head(header_rows).rows()]
+        raise UnreadableExport(
+            f"The file has fewer rows than the {header_rows} header row(s) this survey tool writes."
+        )
+    headers = [
+        [("" if v is None else str(v)).strip() for v in row]
+        for row in frame.head(header_rows).rows()
+    ]
     return Grid(header_rows=headers, body=frame.slice(header_rows), encoding=encoding)

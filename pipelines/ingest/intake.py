@@ -62,8 +62,12 @@ class FileOutcome:
 def config_fingerprint(settings: Settings) -> str:
     """Changes whenever something that decides how a file is read changes."""
     digest = hashlib.sha256(CODE_VERSION.encode())
-    for path in [settings.registry_file, _TOOLS_FILE, settings.redaction_names_file,
-                 *sorted(REFERENCE_DIR.glob("*.csv"))]:
+    for path in [
+        settings.registry_file,
+        _TOOLS_FILE,
+        settings.redaction_names_file,
+        *sorted(REFERENCE_DIR.glob("*.csv")),
+    ]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"")
     digest.update(settings.hash_key)
@@ -113,7 +117,9 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def _store(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, parsed: ParsedExport | None) -> None:
+def _store(
+    con: duckdb.DuckDBPyConnection, outcome: FileOutcome, parsed: ParsedExport | None
+) -> None:
     """Replace everything known about one file version in a single transaction."""
     con.execute("begin transaction")
     try:
@@ -142,8 +148,12 @@ def _store(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, parsed: ParsedE
 
 
 def ingest_inbox(
-    con: duckdb.DuckDBPyConnection, settings: Settings, reference: ReferenceData,
-    registry: Registry, now: dt.datetime | None = None, reprocess: frozenset[str] = frozenset(),
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    reference: ReferenceData,
+    registry: Registry,
+    now: dt.datetime | None = None,
+    reprocess: frozenset[str] = frozenset(),
 ) -> list[FileOutcome]:
     """Read every inbox file not yet read under this configuration, and those named in
     `reprocess` again (to backfill one export alone after a fix)."""
@@ -151,8 +161,13 @@ def ingest_inbox(
     now = now or dt.datetime.now(dt.UTC)
     fingerprint = config_fingerprint(settings)
     previous = _previous(con)
-    ctx = ReadContext(reference, registry, settings.hash_key,
-                      load_redaction_names(settings.redaction_names_file), now)
+    ctx = ReadContext(
+        reference,
+        registry,
+        settings.hash_key,
+        load_redaction_names(settings.redaction_names_file),
+        now,
+    )
     outcomes = []
     for arrived in arrived_files(settings.inbox_dirs):
         if previous.get(arrived.sha256) == fingerprint and arrived.path.name not in reprocess:
@@ -168,17 +183,29 @@ def ingest_inbox(
 def _unchanged(con: duckdb.DuckDBPyConnection, arrived: ArrivedFile) -> FileOutcome:
     row = read_table(con, f"select * from {FILES_TABLE} where file_sha256 = ?", [arrived.sha256])
     outcome = FileOutcome(**row.row(0, named=True))
-    outcome.status, outcome.reason = "unchanged", f"already {outcome.status}: {outcome.reason or 'ok'}"
+    outcome.status, outcome.reason = (
+        "unchanged",
+        f"already {outcome.status}: {outcome.reason or 'ok'}",
+    )
     return outcome
 
 
 def _read_one(
-    arrived: ArrivedFile, archived: Path, ctx: ReadContext, settings: Settings,
-    now: dt.datetime, fingerprint: str,
+    arrived: ArrivedFile,
+    archived: Path,
+    ctx: ReadContext,
+    settings: Settings,
+    now: dt.datetime,
+    fingerprint: str,
 ) -> tuple[FileOutcome, ParsedExport | None]:
     outcome = FileOutcome(
-        file_sha256=arrived.sha256, file_name=arrived.path.name, inbox_path=str(arrived.path),
-        archived_path=str(archived), size_bytes=arrived.size, seen_at=now, status="ingested",
+        file_sha256=arrived.sha256,
+        file_name=arrived.path.name,
+        inbox_path=str(arrived.path),
+        archived_path=str(archived),
+        size_bytes=arrived.size,
+        seen_at=now,
+        status="ingested",
         config_fingerprint=fingerprint,
     )
     matches = ctx.registry.registrations_for(arrived.path.name)
@@ -187,8 +214,9 @@ def _read_one(
         outcome.reason = (
             f"No export in {settings.registry_file.name} matches the file name "
             f"{arrived.path.name!r}: register it (organisation, wave, tool, instrument) and run "
-            "again." if not matches else
-            f"{arrived.path.name!r} matches {len(matches)} export entries in "
+            "again."
+            if not matches
+            else f"{arrived.path.name!r} matches {len(matches)} export entries in "
             f"{settings.registry_file.name} ({', '.join(m.pattern for m in matches)}); make the "
             "file patterns distinct."
         )
@@ -229,8 +257,10 @@ def _read_one(
 
 def describe(outcome: FileOutcome) -> str:
     """One greppable line per file: key=value pairs, the reason last."""
-    line = (f"file={outcome.file_name} sha256={outcome.file_sha256[:12]} status={outcome.status} "
-            f"accepted={outcome.responses_accepted} rejected={outcome.responses_rejected}")
+    line = (
+        f"file={outcome.file_name} sha256={outcome.file_sha256[:12]} status={outcome.status} "
+        f"accepted={outcome.responses_accepted} rejected={outcome.responses_rejected}"
+    )
     if outcome.status in {"held", "quarantined"}:
         line += f" reason={outcome.reason}"
     return line

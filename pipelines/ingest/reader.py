@@ -28,8 +28,13 @@ from pipelines.ingest.survey_tools import SurveyTool, check_tool, survey_tools
 from pipelines.reference import ReferenceData, normalise_label
 from pipelines.registry import ExportRegistration, Registry
 
-PROFILE_ROLES = ("service", "respondent_group", "respondent_ref", "proxy_flag",
-                 "staff_lived_experience_flag")
+PROFILE_ROLES = (
+    "service",
+    "respondent_group",
+    "respondent_ref",
+    "proxy_flag",
+    "staff_lived_experience_flag",
+)
 ANSWER_ROLES = ("answer", "other_text", "coding")
 OPTION_SEPARATOR = " | "  # joins a question and an option sub-header into one column name
 
@@ -99,8 +104,10 @@ def _import_id_timezone(grid: Grid, tool: SurveyTool, column_index: int) -> str 
 def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) -> ParsedExport:
     declared = survey_tools().get(registration.tool)
     if declared is None:
-        raise UnreadableExport(f"The registry names survey tool {registration.tool!r}; known "
-                               f"tools are {', '.join(sorted(survey_tools()))}.")
+        raise UnreadableExport(
+            f"The registry names survey tool {registration.tool!r}; known "
+            f"tools are {', '.join(sorted(survey_tools()))}."
+        )
     grid = load_grid(path, declared.header_rows)
     tool = check_tool(registration.tool, grid.header_rows[0])
     names, bases, options = column_names(grid, tool)
@@ -110,8 +117,9 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
     )
     value_columns = [c for c in body.columns if c != "row_number"]
     body = body.filter(
-        pl.any_horizontal(pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")
-                          for c in value_columns)
+        pl.any_horizontal(
+            pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in value_columns
+        )
     )
     rows_in_file = body.height
     if rows_in_file == 0:
@@ -140,8 +148,9 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
             f"{registration.instrument_id} declares in ref_instrument_columns.csv."
         )
 
-    timezone = (_import_id_timezone(grid, tool, names.index(tool.submitted_at))
-                or registration.timezone)
+    timezone = (
+        _import_id_timezone(grid, tool, names.index(tool.submitted_at)) or registration.timezone
+    )
     responses, rejected_responses = _responses(body, tool, mapping, registration, ctx, timezone)
     answers, open_answers, rejected_answers = _answers(body, tool, mapping, ctx)
 
@@ -173,7 +182,10 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
 
 
 def _column_mapping(
-    names: list[str], bases: list[str], options: list[str | None], instrument_id: str,
+    names: list[str],
+    bases: list[str],
+    options: list[str | None],
+    instrument_id: str,
     reference: ReferenceData,
 ) -> dict[str, dict]:
     """Crosswalk entry per export column: exact name first, then its question (spread options)."""
@@ -184,8 +196,10 @@ def _column_mapping(
         ).iter_rows(named=True)
     }
     if not crosswalk:
-        raise UnreadableExport(f"Instrument {instrument_id!r} has no rows in "
-                               "ref_instrument_columns.csv; declare its columns there first.")
+        raise UnreadableExport(
+            f"Instrument {instrument_id!r} has no rows in "
+            "ref_instrument_columns.csv; declare its columns there first."
+        )
     mapping = {}
     for name, base, option in zip(names, bases, options, strict=True):
         entry = crosswalk.get(name) or (crosswalk.get(base) if option is not None else None)
@@ -195,11 +209,16 @@ def _column_mapping(
 
 
 def _responses(
-    body: pl.DataFrame, tool: SurveyTool, mapping: dict[str, dict],
-    registration: ExportRegistration, ctx: ReadContext, timezone: str,
+    body: pl.DataFrame,
+    tool: SurveyTool,
+    mapping: dict[str, dict],
+    registration: ExportRegistration,
+    ctx: ReadContext,
+    timezone: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    by_role = {m["column_role"]: name for name, m in mapping.items()
-               if m["column_role"] in PROFILE_ROLES}
+    by_role = {
+        m["column_role"]: name for name, m in mapping.items() if m["column_role"] in PROFILE_ROLES
+    }
 
     def role(name: str) -> pl.Expr:
         column = by_role.get(name)
@@ -211,7 +230,8 @@ def _responses(
     else:  # e.g. Google Forms: identical rows re-exported are the same response
         source_id = pl.concat_str(
             [pl.col(tool.submitted_at), *(pl.col(c) for c in answer_columns)],
-            separator="\u241f", ignore_nulls=True,
+            separator="\u241f",
+            ignore_nulls=True,
         )
     org = registration.organisation_id
     frame = body.select(
@@ -221,9 +241,11 @@ def _responses(
         service_raw=pl.lit(registration.service_id) if registration.service_id else role("service"),
         group_key=normalise_label(role("respondent_group")),
         group_raw=role("respondent_group"),
-        respondent_ref=pl.when(role("respondent_ref").str.to_lowercase()
-                               .is_in(list(tool.not_a_respondent)))
-        .then(None).otherwise(role("respondent_ref")),
+        respondent_ref=pl.when(
+            role("respondent_ref").str.to_lowercase().is_in(list(tool.not_a_respondent))
+        )
+        .then(None)
+        .otherwise(role("respondent_ref")),
         proxy_key=normalise_label(role("proxy_flag")),
         staff_le_key=normalise_label(role("staff_lived_experience_flag")),
     )
@@ -244,10 +266,16 @@ def _responses(
     frame = (
         frame.join(groups, on="group_key", how="left")
         .join(aliases, on="service_key", how="left")
-        .join(yes_no.rename({"label_key": "proxy_key", "option_code": "proxy_code"}),
-              on="proxy_key", how="left")
-        .join(yes_no.rename({"label_key": "staff_le_key", "option_code": "staff_le_code"}),
-              on="staff_le_key", how="left")
+        .join(
+            yes_no.rename({"label_key": "proxy_key", "option_code": "proxy_code"}),
+            on="proxy_key",
+            how="left",
+        )
+        .join(
+            yes_no.rename({"label_key": "staff_le_key", "option_code": "staff_le_code"}),
+            on="staff_le_key",
+            how="left",
+        )
         .sort("row_number")
     )
     scope = pl.Series([org] * frame.height, dtype=pl.String)
@@ -264,12 +292,21 @@ def _responses(
         .when(pl.col("submitted_at_utc") > ctx.now)
         .then(pl.format("The submission time {} is in the future.", pl.col("submitted_raw")))
         .when(pl.col("respondent_group").is_null())
-        .then(pl.format("Respondent group {} is not a declared label (add it to "
-                        "ref_answer_labels.csv).", pl.col("group_raw").fill_null("(blank)")))
+        .then(
+            pl.format(
+                "Respondent group {} is not a declared label (add it to ref_answer_labels.csv).",
+                pl.col("group_raw").fill_null("(blank)"),
+            )
+        )
         .when(pl.col("service_id").is_null())
-        .then(pl.format("Service {} is not a service or alias of organisation {} (add it as an "
-                        "alias in data/sources.yml).", pl.col("service_raw").fill_null("(blank)"),
-                        pl.lit(org)))
+        .then(
+            pl.format(
+                "Service {} is not a service or alias of organisation {} (add it as an "
+                "alias in data/sources.yml).",
+                pl.col("service_raw").fill_null("(blank)"),
+                pl.lit(org),
+            )
+        )
         .when(pl.col("is_repeat_id"))
         .then(pl.lit("The same response id appears earlier in this file."))
     )
@@ -280,9 +317,11 @@ def _responses(
         stage=pl.lit("read"),
         source_column=pl.lit(None, dtype=pl.String),
         value_redacted=redact(
-            pl.coalesce(pl.when(pl.col("service_id").is_null()).then("service_raw"),
-                        pl.when(pl.col("respondent_group").is_null()).then("group_raw"),
-                        "submitted_raw"),
+            pl.coalesce(
+                pl.when(pl.col("service_id").is_null()).then("service_raw"),
+                pl.when(pl.col("respondent_group").is_null()).then("group_raw"),
+                "submitted_raw",
+            ),
             ctx.redaction_names,
         ),
         reason="reason",
@@ -306,17 +345,34 @@ def _responses(
 
 
 def _answers(
-    body: pl.DataFrame, tool: SurveyTool, mapping: dict[str, dict], ctx: ReadContext,
+    body: pl.DataFrame,
+    tool: SurveyTool,
+    mapping: dict[str, dict],
+    ctx: ReadContext,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     columns = [n for n, m in mapping.items() if m["column_role"] in ANSWER_ROLES]
     info = pl.DataFrame(
-        [{"source_column": n, **{k: mapping[n][k] for k in
-          ("column_role", "question_id", "question_version", "option_label")}} for n in columns],
-        schema={"source_column": pl.String, "column_role": pl.String, "question_id": pl.String,
-                "question_version": pl.String, "option_label": pl.String},
+        [
+            {
+                "source_column": n,
+                **{
+                    k: mapping[n][k]
+                    for k in ("column_role", "question_id", "question_version", "option_label")
+                },
+            }
+            for n in columns
+        ],
+        schema={
+            "source_column": pl.String,
+            "column_role": pl.String,
+            "question_id": pl.String,
+            "question_version": pl.String,
+            "option_label": pl.String,
+        },
     ).join(
         ctx.reference.questions.select("question_id", "answer_type", "option_set_id"),
-        on="question_id", how="left",
+        on="question_id",
+        how="left",
     )
     long = (
         body.select("row_number", *columns)
@@ -330,8 +386,11 @@ def _answers(
         (pl.col("column_role") == "answer") & (pl.col("answer_type") == "open")
     )
     open_answers = long.filter(is_text).select(
-        "row_number", "question_id", "question_version",
-        part=pl.when(pl.col("column_role") == "other_text").then(pl.lit("other"))
+        "row_number",
+        "question_id",
+        "question_version",
+        part=pl.when(pl.col("column_role") == "other_text")
+        .then(pl.lit("other"))
         .otherwise(pl.lit("answer")),
         text_redacted=redact(pl.col("value"), ctx.redaction_names),
     )
@@ -356,14 +415,27 @@ def _answers(
         stage=pl.lit("read"),
         source_column="source_column",
         value_redacted=redact(pl.col("value"), ctx.redaction_names),
-        reason=pl.format("Answer {} is not an option of {} (add the label to "
-                         "ref_answer_labels.csv).", pl.col("value"), pl.col("question_id")),
+        reason=pl.format(
+            "Answer {} is not an option of {} (add the label to ref_answer_labels.csv).",
+            pl.col("value"),
+            pl.col("question_id"),
+        ),
     )
-    answers = coded.filter(pl.col("option_code").is_not_null()).select(
-        "row_number", "question_id", "question_version", "option_code",
-        coded_by=pl.when(pl.col("column_role") == "coding").then(pl.lit("analyst"))
-        .otherwise(pl.lit("respondent")),
-    ).unique(subset=["row_number", "question_id", "option_code", "coded_by"], maintain_order=True)
+    answers = (
+        coded.filter(pl.col("option_code").is_not_null())
+        .select(
+            "row_number",
+            "question_id",
+            "question_version",
+            "option_code",
+            coded_by=pl.when(pl.col("column_role") == "coding")
+            .then(pl.lit("analyst"))
+            .otherwise(pl.lit("respondent")),
+        )
+        .unique(
+            subset=["row_number", "question_id", "option_code", "coded_by"], maintain_order=True
+        )
+    )
     return answers, open_answers, unknown
 
 
@@ -387,8 +459,9 @@ def _split_joined_options(
         for s, v in distinct.iter_rows()
         for p in split_options(v, separator.strip().lower(), known.get(s, []))
     ]
-    split = pl.DataFrame(pieces, schema={"option_set_id": pl.String, "label_key": pl.String,
-                                         "piece": pl.String})
+    split = pl.DataFrame(
+        pieces, schema={"option_set_id": pl.String, "label_key": pl.String, "piece": pl.String}
+    )
     exploded = (
         joined.join(split, on=["option_set_id", "label_key"], how="left")
         .with_columns(label_key="piece", value="piece")

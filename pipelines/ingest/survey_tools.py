@@ -77,13 +77,17 @@ def check_tool(declared: str, first_header_row: list[str]) -> SurveyTool:
     """The declared tool, if the header carries its signature; otherwise a clear error."""
     tools = survey_tools()
     if declared not in tools:
-        raise UnreadableExport(f"The registry names survey tool {declared!r}; known tools are "
-                               f"{', '.join(sorted(tools))}.")
+        raise UnreadableExport(
+            f"The registry names survey tool {declared!r}; known tools are "
+            f"{', '.join(sorted(tools))}."
+        )
     tool = tools[declared]
     if tool.matches(first_header_row):
         return tool
     missing = [c for c in tool.signature if c not in set(first_header_row)]
-    looks_like = [t.label for t in tools.values() if t.name != declared and t.matches(first_header_row)]
+    looks_like = [
+        t.label for t in tools.values() if t.name != declared and t.matches(first_header_row)
+    ]
     hint = f" It looks like a {looks_like[0]} instead." if looks_like else ""
     shown = ", ".join(first_header_row[:6]) or "(nothing)"
     raise UnreadableExport(

@@ -42,7 +42,9 @@ def write_registry_tables(con: duckdb.DuckDBPyConnection, registry: Registry) ->
 
 
 def build_validated(
-    con: duckdb.DuckDBPyConnection, reference: ReferenceData, registry: Registry,
+    con: duckdb.DuckDBPyConnection,
+    reference: ReferenceData,
+    registry: Registry,
     now: dt.datetime | None = None,
 ) -> ValidationSummary:
     now = now or dt.datetime.now(dt.UTC)
@@ -52,13 +54,15 @@ def build_validated(
             from ingest.responses r join ingest.files f using (file_sha256)
             where file_sha256 in ({CURRENT_FILES_SQL})""",
     ).with_columns(org_service=pl.concat_str("organisation_id", pl.lit("/"), "service_id"))
-    valid_responses, bad_responses = split_valid(responses, responses_schema(reference, registry, now))
+    valid_responses, bad_responses = split_valid(
+        responses, responses_schema(reference, registry, now)
+    )
 
     keys = valid_responses.select("file_sha256", "response_key")
-    answers = read_table(
-        con, f"select * from ingest.answers where file_sha256 in ({CURRENT_FILES_SQL})"
-    ).join(keys, on=["file_sha256", "response_key"], how="semi").with_columns(
-        question_option=pl.concat_str("question_id", pl.lit(":"), "option_code")
+    answers = (
+        read_table(con, f"select * from ingest.answers where file_sha256 in ({CURRENT_FILES_SQL})")
+        .join(keys, on=["file_sha256", "response_key"], how="semi")
+        .with_columns(question_option=pl.concat_str("question_id", pl.lit(":"), "option_code"))
     )
     valid_answers, bad_answers = split_valid(answers, answers_schema(reference))
     open_answers = read_table(
@@ -70,10 +74,20 @@ def build_validated(
     )
     validation_rejections = pl.concat(
         [
-            bad_responses.select("file_sha256", "row_number", "response_key",
-                                 source_column=pl.lit(None, dtype=pl.String), reason="reason"),
-            bad_answers.select("file_sha256", pl.lit(None, dtype=pl.Int64).alias("row_number"),
-                               "response_key", source_column="question_id", reason="reason"),
+            bad_responses.select(
+                "file_sha256",
+                "row_number",
+                "response_key",
+                source_column=pl.lit(None, dtype=pl.String),
+                reason="reason",
+            ),
+            bad_answers.select(
+                "file_sha256",
+                pl.lit(None, dtype=pl.Int64).alias("row_number"),
+                "response_key",
+                source_column="question_id",
+                reason="reason",
+            ),
         ]
     ).with_columns(stage=pl.lit("validate"), value_redacted=pl.lit(None, dtype=pl.String))
     rejected = pl.concat([read_rejections, validation_rejections.select(read_rejections.columns)])

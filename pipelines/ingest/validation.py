@@ -15,28 +15,53 @@ from pipelines.reference import ReferenceData
 from pipelines.registry import Registry
 
 
-def responses_schema(reference: ReferenceData, registry: Registry, now: dt.datetime) -> pa.DataFrameSchema:
+def responses_schema(
+    reference: ReferenceData, registry: Registry, now: dt.datetime
+) -> pa.DataFrameSchema:
     groups = reference.answer_options.filter(pl.col("option_set_id") == "respondent_group")
-    org_services = registry.services.select(
-        pl.concat_str("organisation_id", pl.lit("/"), "service_id")
-    ).to_series().to_list()
+    org_services = (
+        registry.services.select(pl.concat_str("organisation_id", pl.lit("/"), "service_id"))
+        .to_series()
+        .to_list()
+    )
     return pa.DataFrameSchema(
         {
             "file_sha256": pa.Column(str, nullable=False),
             "response_key": pa.Column(str, nullable=False),
-            "organisation_id": pa.Column(str, pa.Check.isin(
-                registry.organisations["organisation_id"].to_list(),
-                error="organisation is not registered in data/sources.yml")),
-            "org_service": pa.Column(str, pa.Check.isin(
-                org_services, error="service is not one of the organisation's services")),
-            "respondent_group": pa.Column(str, pa.Check.isin(
-                groups["option_code"].to_list(), error="respondent group is not declared")),
-            "wave": pa.Column(pl.Int32, pa.Check.in_range(
-                2000, now.year + 1, error="wave is not a plausible survey year")),
-            "submitted_at_utc": pa.Column(pl.Datetime("us", "UTC"), pa.Check.le(
-                now, error="submission time is in the future"), nullable=False),
-            "instrument_id": pa.Column(str, pa.Check.isin(
-                sorted(reference.instrument_ids()), error="instrument is not declared")),
+            "organisation_id": pa.Column(
+                str,
+                pa.Check.isin(
+                    registry.organisations["organisation_id"].to_list(),
+                    error="organisation is not registered in data/sources.yml",
+                ),
+            ),
+            "org_service": pa.Column(
+                str,
+                pa.Check.isin(
+                    org_services, error="service is not one of the organisation's services"
+                ),
+            ),
+            "respondent_group": pa.Column(
+                str,
+                pa.Check.isin(
+                    groups["option_code"].to_list(), error="respondent group is not declared"
+                ),
+            ),
+            "wave": pa.Column(
+                pl.Int32,
+                pa.Check.in_range(2000, now.year + 1, error="wave is not a plausible survey year"),
+            ),
+            "submitted_at_utc": pa.Column(
+                pl.Datetime("us", "UTC"),
+                pa.Check.le(now, error="submission time is in the future"),
+                nullable=False,
+            ),
+            "instrument_id": pa.Column(
+                str,
+                pa.Check.isin(
+                    sorted(reference.instrument_ids()), error="instrument is not declared"
+                ),
+            ),
         },
         unique=["file_sha256", "response_key"],
         strict=False,
@@ -55,11 +80,18 @@ def answers_schema(reference: ReferenceData) -> pa.DataFrameSchema:
         {
             "file_sha256": pa.Column(str, nullable=False),
             "response_key": pa.Column(str, nullable=False),
-            "question_option": pa.Column(str, pa.Check.isin(
-                pairs, error="option is not declared for this question")),
-            "question_version": pa.Column(pl.Int32, pa.Check.ge(1, error="question version is not positive")),
-            "coded_by": pa.Column(str, pa.Check.isin(["respondent", "analyst"],
-                                                     error="coded_by is not respondent or analyst")),
+            "question_option": pa.Column(
+                str, pa.Check.isin(pairs, error="option is not declared for this question")
+            ),
+            "question_version": pa.Column(
+                pl.Int32, pa.Check.ge(1, error="question version is not positive")
+            ),
+            "coded_by": pa.Column(
+                str,
+                pa.Check.isin(
+                    ["respondent", "analyst"], error="coded_by is not respondent or analyst"
+                ),
+            ),
         },
         strict=False,
         name="answers",
@@ -88,4 +120,3 @@ def split_valid(
     valid = indexed.join(bad, on="_row", how="anti").drop("_row")
     rejected = indexed.join(bad, on="_row", how="inner")
     return valid, rejected.drop("_row")
-

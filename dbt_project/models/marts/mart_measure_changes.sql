@@ -67,30 +67,8 @@ select
     measure_family,
     question_id,
     case when not suppressed then round(100.0 * k / n, 1) end::double as pct,
-    case when can_compare_baseline then round(100.0 * base_k / base_n, 1) end::double
-        as pct_baseline,
-    case when can_compare_baseline
-        then round(100.0 * (k::double / n - base_k::double / base_n), 1) end::double
-        as change_pp_from_baseline,
-    case when can_compare_baseline
-        then round({{ two_proportion_p_value('base_k', 'base_n', 'k', 'n') }}, 4) end::double
-        as p_value_vs_baseline,
-    case when can_compare_baseline
-        then coalesce({{ two_proportion_p_value('base_k', 'base_n', 'k', 'n') }}
-            < {{ var('significance_level') }}, false) end as significant_vs_baseline,
-    comparable_with_baseline,
-    case when can_compare_previous then round(100.0 * prev_k / prev_n, 1) end::double
-        as pct_previous,
-    case when can_compare_previous
-        then round(100.0 * (k::double / n - prev_k::double / prev_n), 1) end::double
-        as change_pp_from_previous,
-    case when can_compare_previous
-        then round({{ two_proportion_p_value('prev_k', 'prev_n', 'k', 'n') }}, 4) end::double
-        as p_value_vs_previous,
-    case when can_compare_previous
-        then coalesce({{ two_proportion_p_value('prev_k', 'prev_n', 'k', 'n') }}
-            < {{ var('significance_level') }}, false) end as significant_vs_previous,
-    comparable_with_previous,
+    {{ change_columns('baseline', 'base') }},
+    {{ change_columns('previous', 'prev') }},
     case
         when suppressed then 'withheld: this wave''s cell is suppressed'
         when base_n is null then 'no baseline cell to compare with'

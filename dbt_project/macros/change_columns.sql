@@ -1,0 +1,19 @@
+{#- The columns comparing this wave's cell (k of n) with an earlier wave's (<prefix>_k of
+    <prefix>_n): that wave's percentage, the change in points, its p-value and significance.
+    All null unless can_compare_<against> (both published, comparable wording). Used by
+    mart_measure_changes for the baseline and for the previous wave. -#}
+{% macro change_columns(against, prefix) -%}
+    case when can_compare_{{ against }}
+        then round(100.0 * {{ prefix }}_k / {{ prefix }}_n, 1) end::double as pct_{{ against }},
+    case when can_compare_{{ against }}
+        then round(100.0 * (k::double / n - {{ prefix }}_k::double / {{ prefix }}_n), 1)
+    end::double as change_pp_from_{{ against }},
+    case when can_compare_{{ against }}
+        then round({{ two_proportion_p_value(prefix ~ '_k', prefix ~ '_n', 'k', 'n') }}, 4)
+    end::double as p_value_vs_{{ against }},
+    case when can_compare_{{ against }}
+        then coalesce({{ two_proportion_p_value(prefix ~ '_k', prefix ~ '_n', 'k', 'n') }}
+            < {{ var('significance_level') }}, false)
+    end as significant_vs_{{ against }},
+    comparable_with_{{ against }}
+{%- endmacro %}
