@@ -118,6 +118,10 @@ def test_every_bad_file_is_set_aside_with_its_reason_and_nothing_published_chang
         (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation")
     )
     assert aware.select("n", "k", "pct").row(0) == (30, 20, 66.7)
+    # No managers answered, so the gap mart is empty: zero rows, its columns intact, no
+    # placeholder row of nulls.
+    gap = workspace.mart("mart_manager_frontline_gap")
+    assert gap.height == 0 and "gap_pp" in gap.columns
 
 
 def test_quarantine_reasons_never_repeat_the_offending_content(registered):

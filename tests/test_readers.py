@@ -37,6 +37,7 @@ exports:
   - {file: "google_uk*.csv", organisation: oakfield, wave: 2025, tool: google_forms, instrument: google_forms_coprod_v1, date_order: DMY}
   - {file: "spss*.sav", organisation: riverside, wave: 2024, tool: spss, instrument: qualtrics_coprod_v1}
   - {file: "template*", organisation: riverside, wave: 2024, tool: template, instrument: coprod_template_v1}
+  - {file: "auto*", organisation: riverside, wave: 2024, tool: auto, instrument: qualtrics_coprod_v1}
 """
 
 
@@ -329,3 +330,12 @@ def test_split_options_takes_known_labels_whole():
         "time, power imbalance, e.g. between staff and people who use services", ",", labels
     ) == labels[:1] + ["time"]
     assert split_options("time,cost,parking", ",", labels) == ["time", "cost", "parking"]
+
+
+def test_the_tool_is_recognised_from_the_header_when_not_named(read):
+    parsed = read("auto_2024.csv", QUALTRICS.encode())
+    assert parsed.responses["tool"].unique().to_list() == ["qualtrics"]
+    assert parsed.excluded == {"preview, test or spam": 2, "unfinished": 1}
+    with pytest.raises(UnreadableExport, match="matches no survey tool this pipeline reads") as err:
+        read("auto_unknown.csv", b"Name,Score\r\nAnn,3\r\n")
+    assert "Qualtrics CSV export (three header rows): ResponseId, StartDate" in str(err.value)

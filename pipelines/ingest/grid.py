@@ -25,13 +25,30 @@ class Grid:
     body: pl.DataFrame  # columns col_0..col_n, all strings
     encoding: str
 
+    def with_header_rows(self, count: int) -> Grid:
+        """Move rows from the body into the header until it has `count` rows (once the survey
+        tool, and so its number of header rows, is known from the first row)."""
+        extra = count - len(self.header_rows)
+        if extra <= 0:
+            return self
+        if self.body.height < extra:
+            raise UnreadableExport(
+                f"The file has fewer rows than the {count} header rows this survey tool writes."
+            )
+        return Grid(
+            self.header_rows + _text_rows(self.body.head(extra)),
+            self.body.slice(extra),
+            self.encoding,
+        )
 
-def load_grid(path: Path, header_rows: int) -> Grid:
+
+def load_grid(path: Path) -> Grid:
+    """The file's first row as header, every other row as body (see Grid.with_header_rows)."""
     suffix = path.suffix.lower().lstrip(".")
     if suffix == "csv":
-        return _csv_grid(path.read_bytes(), header_rows)
+        return _csv_grid(path.read_bytes())
     if suffix in {"xlsx", "xlsm"}:
-        return _rows_grid(_xlsx_rows(path), header_rows, "xlsx")
+        return _rows_grid(_xlsx_rows(path), "xlsx")
     if suffix == "sav":
         return _sav_grid(path)
     raise UnreadableExport(
@@ -43,7 +60,7 @@ def load_grid(path: Path, header_rows: int) -> Grid:
 MAX_LINE_BYTES = 1_000_000  # no survey export has a 1 MB line; a longer one means corruption
 
 
-def _csv_grid(raw: bytes, header_rows: int) -> Grid:
+def _csv_grid(raw: bytes) -> Grid:
     if not raw.strip():
         raise UnreadableExport("The file is empty.")
     text, encoding = decode_export(raw)
@@ -86,7 +103,7 @@ def _csv_grid(raw: bytes, header_rows: int) -> Grid:
         raise UnreadableExport(_explain_csv_error(str(error), width)) from error
     finally:
         con.close()
-    return _split(frame, header_rows, encoding)
+    return _split(frame, encoding)
 
 
 def _explain_csv_error(message: str, width: int) -> str:
@@ -139,14 +156,14 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _rows_grid(rows: list[list[object]], header_rows: int, encoding: str) -> Grid:
+def _rows_grid(rows: list[list[object]], encoding: str) -> Grid:
     if not rows:
         raise UnreadableExport("The workbook's first sheet is empty.")
     width = max(len(r) for r in rows)
     columns = [f"col_{i}" for i in range(width)]
     text_rows = [[_cell_text(v) for v in r] + [None] * (width - len(r)) for r in rows]
     frame = pl.DataFrame(text_rows, schema={c: pl.String for c in columns}, orient="row")
-    return _split(frame, header_rows, encoding)
+    return _split(frame, encoding)
 
 
 def _sav_grid(path: Path) -> Grid:
@@ -172,7 +189,7 @@ def _sav_grid(path: Path) -> Grid:
     return Grid(header_rows=[header], body=body, encoding="spss")
 
 
-def _split(frame: pl.DataFrame, header_rows: int, encoding: str) -> Grid:
+def _split(frame: pl.DataFrame, encoding: str) -> Grid:
     frame = frame.rename({c: f"col_{i}" for i, c in enumerate(frame.columns)})
     longest = frame.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
     if longest > MAX_LINE_BYTES:
@@ -180,12 +197,10 @@ def _split(frame: pl.DataFrame, header_rows: int, encoding: str) -> Grid:
             f"A cell holds {longest:,} bytes (more than {MAX_LINE_BYTES:,}): "
             "this is not a survey export as written by a survey tool."
         )
-    if frame.height < header_rows:
-        raise UnreadableExport(
-            f"The file has fewer rows than the {header_rows} header row(s) this survey tool writes."
-        )
-    headers = [
-        [("" if v is None else str(v)).strip() for v in row]
-        for row in frame.head(header_rows).rows()
-    ]
-    return Grid(header_rows=headers, body=frame.slice(header_rows), encoding=encoding)
+    if frame.height == 0:
+        raise UnreadableExport("The file is empty.")
+    return Grid(header_rows=_text_rows(frame.head(1)), body=frame.slice(1), encoding=encoding)
+
+
+def _text_rows(frame: pl.DataFrame) -> list[list[str]]:
+    return [[("" if v is None else str(v)).strip() for v in row] for row in frame.rows()]

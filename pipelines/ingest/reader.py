@@ -24,7 +24,7 @@ from pipelines.ingest.dates import parse_submitted_at
 from pipelines.ingest.errors import UnreadableExport
 from pipelines.ingest.grid import Grid, load_grid
 from pipelines.ingest.privacy import keyed_hash, redact
-from pipelines.ingest.survey_tools import SurveyTool, check_tool, survey_tools
+from pipelines.ingest.survey_tools import SurveyTool, check_tool, recognise_tool
 from pipelines.reference import ReferenceData, normalise_label
 from pipelines.registry import ExportRegistration, Registry
 
@@ -102,14 +102,12 @@ def _import_id_timezone(grid: Grid, tool: SurveyTool, column_index: int) -> str 
 
 
 def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) -> ParsedExport:
-    declared = survey_tools().get(registration.tool)
-    if declared is None:
-        raise UnreadableExport(
-            f"The registry names survey tool {registration.tool!r}; known "
-            f"tools are {', '.join(sorted(survey_tools()))}."
-        )
-    grid = load_grid(path, declared.header_rows)
-    tool = check_tool(registration.tool, grid.header_rows[0])
+    grid = load_grid(path)
+    if registration.tool == "auto":
+        tool = recognise_tool(grid.header_rows[0], path.suffix.lower().lstrip("."))
+    else:
+        tool = check_tool(registration.tool, grid.header_rows[0])
+    grid = grid.with_header_rows(tool.header_rows)
     names, bases, options = column_names(grid, tool)
     body = grid.body.rename(dict(zip(grid.body.columns, names, strict=False)))
     body = body.with_row_index("row_number", offset=tool.header_rows + 1).with_columns(

@@ -94,3 +94,28 @@ def check_tool(declared: str, first_header_row: list[str]) -> SurveyTool:
         f"Expected a {tool.label} whose first row has the columns {', '.join(tool.signature)}; "
         f"missing {', '.join(missing)}. The first row starts: {shown}.{hint}"
     )
+
+
+def recognise_tool(first_header_row: list[str], file_type: str) -> SurveyTool:
+    """The one tool that writes this file type and whose signature the header carries
+    (registry entries with `tool: auto`)."""
+    matching = [
+        t
+        for t in survey_tools().values()
+        if file_type in t.file_types and t.matches(first_header_row)
+    ]
+    if len(matching) == 1:
+        return matching[0]
+    shown = ", ".join(first_header_row[:6]) or "(nothing)"
+    if not matching:
+        expected = "; ".join(
+            f"{t.label}: {', '.join(t.signature)}" for t in survey_tools().values()
+        )
+        raise UnreadableExport(
+            f"The file's first row ({shown}) matches no survey tool this pipeline reads. "
+            f"Expected one of: {expected}."
+        )
+    raise UnreadableExport(
+        f"The file's first row ({shown}) fits several tools "
+        f"({', '.join(t.label for t in matching)}); name the tool in data/sources.yml."
+    )
