@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import polars as pl
+import pyreadstat
 import pytest
 
 from pipelines.ingest.errors import UnreadableExport
@@ -171,7 +173,6 @@ def test_surveymonkey_cp1252_export_spreads_options_over_columns(read):
 
 
 def test_surveymonkey_xlsx_export_reads_like_its_csv(read, tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
     import csv
     import io
 
@@ -185,7 +186,6 @@ def test_surveymonkey_xlsx_export_reads_like_its_csv(read, tmp_path):
 
 
 def test_microsoft_forms_xlsx_with_semicolon_multiselect(read, tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(
@@ -267,7 +267,6 @@ def test_ambiguous_dates_are_not_guessed(read):
 
 
 def test_spss_value_labels_are_read(read, tmp_path):
-    pyreadstat = pytest.importorskip("pyreadstat")
     import pandas as pd
 
     frame = pd.DataFrame(
