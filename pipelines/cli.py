@@ -170,8 +170,8 @@ def status_report(settings: Settings) -> str:
     else:
         lines.append("Nothing published yet.")
     lines += [
-        "Next: query the marts with DuckDB, e.g.",
-        f"  duckdb -c \"select * from '{settings.marts_dir}/mart_measures.parquet' limit 5\"",
+        "Next: query the marts, e.g.",
+        '  .venv/bin/coprod query "select * from mart_measures limit 5"',
         "  make ui   # lineage, checks and run history in the Dagster UI",
         f"  quarantined files and their reasons: {settings.quarantine_dir}",
     ]
