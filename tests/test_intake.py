@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pipelines.ingest.intake import append_to_log, ingest_inbox
-from pipelines.ingest.validated import CURRENT_FILES_SQL
+from pipelines.ingest.validation import CURRENT_FILES_SQL
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.settings import load_settings

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from pipelines.defs.jobs import TRANSIENT_RETRY
 from pipelines.ingest.intake import FileOutcome, append_to_log, describe, ingest_inbox
-from pipelines.ingest.validated import build_validated, write_registry_tables
+from pipelines.ingest.validation import build_validated, write_registry_tables
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.settings import load_settings

@@ -9,7 +9,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.transform import coprod_dbt_models
-from pipelines.ingest.validated import CURRENT_FILES_SQL
+from pipelines.ingest.validation import CURRENT_FILES_SQL
 from pipelines.publication import (
     PUBLISHED_MARTS,
     current_manifest,

@@ -1,122 +1,110 @@
-"""pandera schemas for the canonical frames: rows that fail are set aside with the reason.
+"""Validation: the current version of every ingested file, checked by pandera, into validated.*.
 
-The allowed values come from the registry and the reference data, so a new service or option
-declared there is accepted without a code change.
+When a file arrives again under the same name with different bytes, the newest version that
+was ingested supersedes the older ones; older versions stay archived and listed in ingest.files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-import pandera.polars as pa
+import duckdb
 import polars as pl
 
+from pipelines.ingest.pandera_schemas import answers_schema, responses_schema, split_valid
 from pipelines.reference import ReferenceData
 from pipelines.registry import Registry
+from pipelines.warehouse import read_table, replace_table
+
+CURRENT_FILES_SQL = """
+    select file_sha256 from (
+        select file_sha256, row_number() over (
+            partition by file_name order by seen_at desc, file_sha256) as newest
+        from ingest.files where status = 'ingested')
+    where newest = 1
+"""
 
 
-def responses_schema(
-    reference: ReferenceData, registry: Registry, now: dt.datetime
-) -> pa.DataFrameSchema:
-    groups = reference.answer_options.filter(pl.col("option_set_id") == "respondent_group")
-    org_services = (
-        registry.services.select(pl.concat_str("organisation_id", pl.lit("/"), "service_id"))
-        .to_series()
-        .to_list()
-    )
-    return pa.DataFrameSchema(
-        {
-            "file_sha256": pa.Column(str, nullable=False),
-            "response_key": pa.Column(str, nullable=False),
-            "organisation_id": pa.Column(
-                str,
-                pa.Check.isin(
-                    registry.organisations["organisation_id"].to_list(),
-                    error="organisation is not registered in data/sources.yml",
-                ),
-            ),
-            "org_service": pa.Column(
-                str,
-                pa.Check.isin(
-                    org_services, error="service is not one of the organisation's services"
-                ),
-            ),
-            "respondent_group": pa.Column(
-                str,
-                pa.Check.isin(
-                    groups["option_code"].to_list(), error="respondent group is not declared"
-                ),
-            ),
-            "wave": pa.Column(
-                pl.Int32,
-                pa.Check.in_range(2000, now.year + 1, error="wave is not a plausible survey year"),
-            ),
-            "submitted_at_utc": pa.Column(
-                pl.Datetime("us", "UTC"),
-                pa.Check.le(now, error="submission time is in the future"),
-                nullable=False,
-            ),
-            "instrument_id": pa.Column(
-                str,
-                pa.Check.isin(
-                    sorted(reference.instrument_ids()), error="instrument is not declared"
-                ),
-            ),
-        },
-        unique=["file_sha256", "response_key"],
-        strict=False,
-        name="responses",
+@dataclass(frozen=True)
+class ValidationSummary:
+    responses: int
+    answers: int
+    open_answers: int
+    rejected_at_read: int
+    rejected_by_pandera: int
+    failures_by_table: dict[str, dict[str, int]]  # table -> pandera failure reason -> rows
+
+
+def write_registry_tables(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    replace_table(con, "registry.organisations", registry.organisations)
+    replace_table(con, "registry.services", registry.services)
+
+
+def build_validated(
+    con: duckdb.DuckDBPyConnection,
+    reference: ReferenceData,
+    registry: Registry,
+    now: dt.datetime | None = None,
+) -> ValidationSummary:
+    now = now or dt.datetime.now(dt.UTC)
+    responses = read_table(
+        con,
+        f"""select r.*, f.file_name, f.seen_at as file_seen_at
+            from ingest.responses r join ingest.files f using (file_sha256)
+            where file_sha256 in ({CURRENT_FILES_SQL})""",
+    ).with_columns(org_service=pl.concat_str("organisation_id", pl.lit("/"), "service_id"))
+    valid_responses, bad_responses = split_valid(
+        responses, responses_schema(reference, registry, now)
     )
 
-
-def answers_schema(reference: ReferenceData) -> pa.DataFrameSchema:
-    pairs = (
-        reference.questions.join(reference.answer_options, on="option_set_id")
-        .select(pl.concat_str("question_id", pl.lit(":"), "option_code"))
-        .to_series()
-        .to_list()
+    keys = valid_responses.select("file_sha256", "response_key")
+    answers = (
+        read_table(con, f"select * from ingest.answers where file_sha256 in ({CURRENT_FILES_SQL})")
+        .join(keys, on=["file_sha256", "response_key"], how="semi")
+        .with_columns(question_option=pl.concat_str("question_id", pl.lit(":"), "option_code"))
     )
-    return pa.DataFrameSchema(
-        {
-            "file_sha256": pa.Column(str, nullable=False),
-            "response_key": pa.Column(str, nullable=False),
-            "question_option": pa.Column(
-                str, pa.Check.isin(pairs, error="option is not declared for this question")
-            ),
-            "question_version": pa.Column(
-                pl.Int32, pa.Check.ge(1, error="question version is not positive")
-            ),
-            "coded_by": pa.Column(
-                str,
-                pa.Check.isin(
-                    ["respondent", "analyst"], error="coded_by is not respondent or analyst"
-                ),
-            ),
-        },
-        strict=False,
-        name="answers",
-    )
+    valid_answers, bad_answers = split_valid(answers, answers_schema(reference))
+    open_answers = read_table(
+        con, f"select * from ingest.open_answers where file_sha256 in ({CURRENT_FILES_SQL})"
+    ).join(keys, on=["file_sha256", "response_key"], how="semi")
 
-
-def split_valid(
-    frame: pl.DataFrame, schema: pa.DataFrameSchema
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(valid rows, failure cases with the row they belong to). Never raises for bad data."""
-    indexed = frame.with_row_index("_row")
-    try:
-        schema.validate(indexed, lazy=True)
-        return frame, frame.clear().with_columns(reason=pl.lit(None, dtype=pl.String))
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    row_cases = cases.filter(pl.col("index").is_not_null())
-    if row_cases.height < cases.height:
-        # A schema-level failure (a missing column, a wrong type) condemns every row.
-        raise ValueError(f"{schema.name}: the frame does not have the expected shape:\n{cases}")
-    failures = row_cases.select(
-        _row=pl.col("index").cast(pl.UInt32),
-        reason=pl.format("{} ({} = {})", "check", "column", "failure_case"),
+    read_rejections = read_table(
+        con, f"select * from ingest.rejected where file_sha256 in ({CURRENT_FILES_SQL})"
     )
-    bad = failures.group_by("_row").agg(pl.col("reason").unique().sort().str.join("; "))
-    valid = indexed.join(bad, on="_row", how="anti").drop("_row")
-    rejected = indexed.join(bad, on="_row", how="inner")
-    return valid, rejected.drop("_row")
+    validation_rejections = pl.concat(
+        [
+            bad_responses.select(
+                "file_sha256",
+                "row_number",
+                "response_key",
+                source_column=pl.lit(None, dtype=pl.String),
+                reason="reason",
+            ),
+            bad_answers.select(
+                "file_sha256",
+                pl.lit(None, dtype=pl.Int64).alias("row_number"),
+                "response_key",
+                source_column="question_id",
+                reason="reason",
+            ),
+        ]
+    ).with_columns(stage=pl.lit("validate"), value_redacted=pl.lit(None, dtype=pl.String))
+    rejected = pl.concat([read_rejections, validation_rejections.select(read_rejections.columns)])
+
+    replace_table(con, "validated.responses", valid_responses.drop("org_service"))
+    replace_table(con, "validated.answers", valid_answers.drop("question_option"))
+    replace_table(con, "validated.open_answers", open_answers)
+    replace_table(con, "validated.rejected_rows", rejected)
+
+    def reasons(bad: pl.DataFrame) -> dict[str, int]:
+        return dict(bad.group_by("reason").len().sort("reason").iter_rows())
+
+    return ValidationSummary(
+        responses=valid_responses.height,
+        answers=valid_answers.height,
+        open_answers=open_answers.height,
+        rejected_at_read=read_rejections.height,
+        rejected_by_pandera=validation_rejections.height,
+        failures_by_table={"responses": reasons(bad_responses), "answers": reasons(bad_answers)},
+    )
