@@ -126,3 +126,44 @@ def test_withheld_and_not_comparable_cells_are_shown_as_such(marts):
 def test_the_page_needs_no_network(marts):
     html = build_report(*marts, "org")
     assert not re.search(r"<script|https?://|<link", html)
+
+
+def test_a_change_with_no_variance_has_no_p_value(marts):
+    measures, changes = marts
+    none_ever = [
+        cells(
+            wave=w,
+            measure_id="practice_payment_offered",
+            measure_label="Paid",
+            measure_family="practice",
+            is_baseline=w == 2024,
+            k=0,
+            pct=0.0,
+            ci_low=0.0,
+            ci_high=8.8,
+        )
+        for w in (2024, 2025)
+    ]
+    changes = pl.concat(
+        [
+            changes,
+            pl.DataFrame(
+                [
+                    {
+                        "organisation_id": "org",
+                        "wave": 2025,
+                        "breakdown": "organisation",
+                        "service_id": "ALL",
+                        "group_id": "all",
+                        "measure_id": "practice_payment_offered",
+                        "change_pp_from_baseline": 0.0,
+                        "p_value_vs_baseline": None,
+                        "significant_vs_baseline": False,
+                        "comparable_with_baseline": True,
+                    }
+                ]
+            ),
+        ]
+    )
+    html = build_report(pl.concat([measures, pl.DataFrame(none_ever)]), changes, "org")
+    assert "2025: 0.0% (0.0 to 8.8), n = 40; +0.0 points from baseline</title>" in html
