@@ -110,3 +110,32 @@ def test_two_runs_started_together_both_succeed_and_agree(workspace):
         & (workspace.mart("mart_measures")["breakdown"] == "organisation")
     )
     assert aware.select("n", "k", "pct").row(0) == (30, 15, 50.0)
+
+
+def test_a_file_landing_during_a_run_is_not_mistaken_for_seen(workspace, monkeypatch, capsys):
+    import pipelines.defs.ingest as ingest_assets
+    from pipelines.cli import main
+
+    workspace.register(
+        [organisation("late_org", ["main"])],
+        [export("late_2024.csv", "late_org", 2024), export("late_2025.csv", "late_org", 2025)],
+    )
+    workspace.drop("late_2024.csv", survey(2024, yes=12))
+    read_inbox = ingest_assets.ingest_inbox
+
+    def read_then_a_file_lands(*args, **kwargs):
+        outcomes = read_inbox(*args, **kwargs)
+        workspace.drop("late_2025.csv", survey(2025, yes=21))  # after ingest, before publish
+        return outcomes
+
+    monkeypatch.setattr(ingest_assets, "ingest_inbox", read_then_a_file_lands)
+    assert workspace.run().success
+    monkeypatch.setattr(ingest_assets, "ingest_inbox", read_inbox)
+    first = consistent(workspace)
+    assert [f["file_name"] for f in first["source_files"]] == ["late_2024.csv"]
+
+    # The next run must see late_2025.csv as new, not skip it as "nothing new".
+    assert main(["run"]) == 0
+    assert "Nothing new" not in capsys.readouterr().out
+    second = consistent(workspace)
+    assert [f["file_name"] for f in second["source_files"]] == ["late_2024.csv", "late_2025.csv"]

@@ -8,6 +8,7 @@ from pydantic import Field
 from pipelines.defs.jobs import TRANSIENT_RETRY
 from pipelines.ingest.intake import FileOutcome, append_to_log, describe, ingest_inbox
 from pipelines.ingest.validation import build_validated, write_registry_tables
+from pipelines.publication import input_fingerprint, record_intake
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.settings import load_settings
@@ -71,6 +72,7 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
         outcomes = ingest_inbox(
             con, settings, reference, registry, reprocess=frozenset(config.reprocess)
         )
+        record_intake(con, input_fingerprint(settings, [o.file_sha256 for o in outcomes]))
     for outcome in outcomes:
         context.log.info(describe(outcome))
     append_to_log(settings.data_dir / "logs" / "ingest.log", outcomes, dt.datetime.now(dt.UTC))

@@ -13,7 +13,7 @@ from pipelines.ingest.validation import CURRENT_FILES_SQL
 from pipelines.publication import (
     PUBLISHED_MARTS,
     current_manifest,
-    input_fingerprint,
+    last_intake,
     promote,
     read_staged,
     stage_marts,
@@ -149,6 +149,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     staged = read_staged(settings.publications_dir)
     with connect(settings.warehouse, read_only=True) as con:
+        fingerprint = last_intake(con)
         sources = read_table(
             con,
             f"""
@@ -158,7 +159,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         )
     provenance = {
         "dagster_run_id": context.run_id,
-        "input_fingerprint": input_fingerprint(settings),
+        "input_fingerprint": fingerprint,
         "source_files": sources.to_dicts(),
     }
     publication_id, changed = promote(
