@@ -24,6 +24,7 @@ class ReferenceData:
     answer_options: pl.DataFrame
     answer_labels: pl.DataFrame
     instrument_columns: pl.DataFrame
+    respondent_groups: pl.DataFrame
 
     def instrument_ids(self) -> set[str]:
         return set(self.instrument_columns["instrument_id"].unique().to_list())
@@ -66,4 +67,5 @@ def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
         answer_options=_read(directory, "ref_answer_options"),
         answer_labels=_read(directory, "ref_answer_labels"),
         instrument_columns=_read(directory, "ref_instrument_columns"),
+        respondent_groups=_read(directory, "ref_respondent_groups"),
     )

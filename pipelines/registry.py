@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from pipelines.reference import normalise_label
+
 ORGANISATION_TYPES = {"nhs", "local_authority", "voluntary_sector", "private_provider"}
 DATE_ORDERS = {"DMY", "MDY"}
 
@@ -50,10 +52,6 @@ class Registry:
     def registration_for(self, file_name: str) -> ExportRegistration | None:
         matches = self.registrations_for(file_name)
         return matches[0] if len(matches) == 1 else None
-
-
-def _alias_key(name: str) -> str:
-    return " ".join(name.replace("\u2019", "'").split()).lower()
 
 
 def load_registry(path: Path) -> Registry:
@@ -102,7 +100,7 @@ def load_registry(path: Path) -> Registry:
                 aliases.append(
                     {
                         "organisation_id": org_id,
-                        "alias_key": _alias_key(str(name)),
+                        "alias": str(name),
                         "service_id": service_id,
                     }
                 )
@@ -138,10 +136,19 @@ def load_registry(path: Path) -> Registry:
             )
         exports.append(export)
 
-    alias_frame = pl.DataFrame(
-        aliases,
-        schema={"organisation_id": pl.String, "alias_key": pl.String, "service_id": pl.String},
-    ).unique()
+    # Keyed by the same rule the reader applies to typed names, so the two always agree.
+    alias_frame = (
+        pl.DataFrame(
+            aliases,
+            schema={"organisation_id": pl.String, "alias": pl.String, "service_id": pl.String},
+        )
+        .select(
+            "organisation_id",
+            alias_key=normalise_label(pl.col("alias")),
+            service_id="service_id",
+        )
+        .unique()
+    )
     clashes = alias_frame.group_by("organisation_id", "alias_key").agg(
         pl.col("service_id").n_unique()
     )

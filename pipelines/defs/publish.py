@@ -1,7 +1,6 @@
 """Publication: stage the marts as Parquet, gate them with Great Expectations (blocking asset
 checks), then swap them into data/marts in one atomic step."""
 
-import json
 
 import dagster as dg
 import yaml
@@ -54,22 +53,24 @@ def staged_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
 
 
-def _gate_parameters(mart: str) -> dict:
+def _gate_parameters() -> dict[str, dict]:
+    """Suite parameters per mart: the codes the registry and reference data declare, the minimum
+    cell size, and a row-count floor of half what the previous publication held."""
     settings = load_settings()
     registry = load_registry(settings.registry_file)
-    reference = load_reference()
-    groups = reference.answer_options.filter(
-        reference.answer_options["option_set_id"] == "respondent_group"
-    )["option_code"].to_list()
-    previous = current_manifest(settings.marts_dir)
-    previous_rows = previous["marts"].get(mart, {}).get("rows") if previous else None
+    groups = load_reference().respondent_groups
     dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
-    return {
+    shared = {
         "known_organisations": registry.organisations["organisation_id"].to_list(),
         "known_services": ["ALL", *registry.services["service_id"].to_list()],
-        "known_groups": ["all", "workforce", "lived_experience", *groups],
+        "known_groups": sorted({"all", *groups["group_id"], *groups["rollup"]}),
         "min_cell_size": dbt_vars["min_cell_size"],
-        "min_row_count": row_count_floor(previous_rows),
+    }
+    previous = current_manifest(settings.marts_dir) or {"marts": {}}
+    return {
+        mart: {**shared,
+               "min_row_count": row_count_floor(previous["marts"].get(mart, {}).get("rows"))}
+        for mart in PUBLISHED_MARTS
     }
 
 
@@ -88,8 +89,9 @@ def _gate_parameters(mart: str) -> dict:
 def gx_publication_gates(context: dg.AssetCheckExecutionContext):
     settings = load_settings()
     staging = staging_dir(settings.publications_dir)
+    parameters = _gate_parameters()
     for mart in PUBLISHED_MARTS:
-        result = run_gate(mart, staging / f"{mart}.parquet", _gate_parameters(mart))
+        result = run_gate(mart, staging / f"{mart}.parquet", parameters[mart])
         yield dg.AssetCheckResult(
             asset_key=STAGED,
             check_name=f"gx_{mart}",
@@ -171,9 +173,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "publication_id": publication_id,
             "changed": changed,
             "marts_dir": dg.MetadataValue.path(str(settings.marts_dir)),
-            "source_files": dg.MetadataValue.json(
-                json.loads(json.dumps(sources.to_dicts(), default=str))
-            ),
+            "source_files": dg.MetadataValue.json(sources.to_dicts()),
             **{f"rows_{m.name}": m.rows for m in staged},
         }
     )
