@@ -71,8 +71,11 @@ def ensure_dbt_manifest() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.publication import current_manifest, input_fingerprint
+    from pipelines.file_state import known_hashes
+    from pipelines.ingest.intake import input_fingerprint
+    from pipelines.publication import current_manifest
     from pipelines.registry import RegistryError, load_registry
+    from pipelines.warehouse import connect, table_exists
 
     settings = load_settings()
     try:
@@ -82,7 +85,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     waiting = "Another run is writing this warehouse; waiting for it to finish..."
     with warehouse_lock(settings.data_dir, on_wait=lambda: print(waiting, flush=True)):
-        fingerprint = input_fingerprint(settings)
+        known = {}
+        if settings.warehouse.exists():  # the lock is held: nothing else writes it now
+            with connect(settings.warehouse, read_only=True) as con:
+                if table_exists(con, "ingest.inbox_index"):
+                    known = known_hashes(con)
+        fingerprint = input_fingerprint(settings, known=known)
         published = current_manifest(settings.marts_dir)
         if (
             not args.force

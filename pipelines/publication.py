@@ -18,10 +18,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
-from pipelines.warehouse import connect, scalar
+from pipelines.settings import REPO_ROOT
+from pipelines.warehouse import connect
 
 PUBLISHED_MARTS = ("mart_measures", "mart_measure_changes", "mart_manager_frontline_gap")
 STAGING_NAME = ".staging"
@@ -76,39 +74,6 @@ def read_staged(publications_dir: Path) -> list[StagedMart]:
         )
         for mart in PUBLISHED_MARTS
     ]
-
-
-def input_fingerprint(settings: Settings, file_shas: list[str] | None = None) -> str:
-    """Everything a publication is made from: inbox files, configuration, reference data, models.
-
-    Recorded in the manifest, so a run can tell that nothing changed and leave the marts be.
-    `file_shas` is the inbox as ingest read it; without it, the inbox as it is now.
-    """
-    from pipelines.ingest.archive import arrived_files
-    from pipelines.ingest.intake import config_fingerprint
-
-    if file_shas is None:
-        file_shas = [arrived.sha256 for arrived in arrived_files(settings.inbox_dirs)]
-    digest = hashlib.sha256(config_fingerprint(settings).encode())
-    for sha in sorted(file_shas):
-        digest.update(sha.encode())
-    for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
-        if path.suffix in {".sql", ".yml"} and "target" not in path.parts:
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def record_intake(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
-    """Remember what ingest read, so the publication that follows records that, and not a file
-    that landed in the inbox after ingest (which the next run must still see as new)."""
-    con.execute("create schema if not exists ingest")
-    con.execute(
-        "create or replace table ingest.last_intake as select ? as input_fingerprint", [fingerprint]
-    )
-
-
-def last_intake(con: duckdb.DuckDBPyConnection) -> str:
-    return scalar(con, "select input_fingerprint from ingest.last_intake")
 
 
 def current_manifest(marts_link: Path) -> dict | None:

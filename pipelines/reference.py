@@ -6,12 +6,17 @@ truth that a non-programmer edits in a spreadsheet, read here by ingest and ther
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.settings import REFERENCE_DIR
+
+# Option sets every export's profile columns are coded with, whatever its questions.
+PROFILE_OPTION_SETS = ("respondent_group", "yes_no")
 
 
 def _read(directory: Path, name: str) -> pl.DataFrame:
@@ -28,6 +33,30 @@ class ReferenceData:
 
     def instrument_ids(self) -> set[str]:
         return set(self.instrument_columns["instrument_id"].unique().to_list())
+
+    def instrument_digest(self, instrument_id: str) -> str:
+        """Everything the reference data says about reading one instrument: its crosswalk rows,
+        its questions and their option sets (options and accepted labels), and the sets every
+        export uses (respondent groups, yes/no flags)."""
+        crosswalk = self.instrument_columns.filter(pl.col("instrument_id") == instrument_id)
+        questions = self.questions.filter(
+            pl.col("question_id").is_in(crosswalk["question_id"].drop_nulls().implode())
+        )
+        sets = [*questions["option_set_id"].drop_nulls().to_list(), *PROFILE_OPTION_SETS]
+        digest = hashlib.sha256()
+        for frame in (
+            crosswalk,
+            questions,
+            self.answer_options.filter(pl.col("option_set_id").is_in(sets)),
+            self.answer_labels.filter(pl.col("option_set_id").is_in(sets)),
+        ):
+            digest.update(frame.sort(frame.columns).write_csv().encode())
+        return digest.hexdigest()
+
+    @cached_property
+    def labels(self) -> pl.DataFrame:
+        """label_lookup(), computed once."""
+        return self.label_lookup()
 
     def label_lookup(self) -> pl.DataFrame:
         """Every accepted spelling of every option, normalised for matching.

@@ -7,7 +7,9 @@ is guessed: a file that no export entry matches is held with a message saying so
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -46,8 +48,37 @@ class Registry:
     exports: tuple[ExportRegistration, ...]
 
     def registrations_for(self, file_name: str) -> list[ExportRegistration]:
-        """Every export entry whose pattern matches; more than one is an error, not a choice."""
-        return [export for export in self.exports if export.matches(file_name)]
+        """Every export entry whose pattern matches; more than one is an error, not a choice.
+
+        Plain names are looked up directly; only patterns with wildcards are tried one by one,
+        so a registry of thousands of exports costs nothing per file."""
+        exact = self._by_exact_name().get(file_name, [])
+        return [*exact, *(e for e in self._wildcard_exports() if e.matches(file_name))]
+
+    @cached_property
+    def _exact_and_wildcard(self) -> tuple[dict[str, list[ExportRegistration]], list]:
+        exact: dict[str, list[ExportRegistration]] = {}
+        wildcard = []
+        for export in self.exports:
+            if any(c in export.pattern for c in "*?["):
+                wildcard.append(export)
+            else:
+                exact.setdefault(export.pattern, []).append(export)
+        return exact, wildcard
+
+    def _by_exact_name(self) -> dict[str, list[ExportRegistration]]:
+        return self._exact_and_wildcard[0]
+
+    def _wildcard_exports(self) -> list[ExportRegistration]:
+        return self._exact_and_wildcard[1]
+
+    def organisation_digest(self, organisation_id: str) -> str:
+        """What reading an organisation's exports depends on: its services and their aliases."""
+        digest = hashlib.sha256()
+        for frame in (self.services, self.service_aliases):
+            rows = frame.filter(pl.col("organisation_id") == organisation_id)
+            digest.update(rows.sort(rows.columns).write_csv().encode())
+        return digest.hexdigest()
 
     def registration_for(self, file_name: str) -> ExportRegistration | None:
         matches = self.registrations_for(file_name)
@@ -56,7 +87,7 @@ class Registry:
 
 def load_registry(path: Path) -> Registry:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
     except FileNotFoundError as error:
         raise RegistryError(f"No registry at {path}: copy data/sources.yml and edit it.") from error
     except yaml.YAMLError as error:

@@ -5,6 +5,7 @@ Nothing else (the UI, GX, analysts) opens this file: they read the published Par
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +13,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+# Work larger than this spills to <warehouse>.tmp rather than growing: a national history must
+# fit beside dbt's own process on a 24 GiB machine. The same limit is in dbt's profile.
+MEMORY_LIMIT = os.environ.get("COPROD_DUCKDB_MEMORY_LIMIT", "2GB")
+
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(
+        str(path),
+        read_only=read_only,
+        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False},
+    )
     try:
         yield con
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from pipelines.ingest.intake import append_to_log, ingest_inbox
-from pipelines.ingest.validation import CURRENT_FILES_SQL
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.settings import load_settings
@@ -38,7 +37,7 @@ def ingest(reprocess=frozenset(), when=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)):
             now=when,
             reprocess=reprocess,
         )
-        current = con.sql(f"select file_sha256 from ({CURRENT_FILES_SQL})").fetchall()
+        current = con.sql("select file_sha256 from ingest.current_files").fetchall()
     return {o.file_name: o.status for o in outcomes}, {sha for (sha,) in current}, outcomes
 
 

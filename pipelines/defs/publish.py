@@ -1,18 +1,16 @@
 """Publication: stage the marts as Parquet, gate them with Great Expectations (blocking asset
 checks), then swap them into data/marts in one atomic step."""
 
-
 import dagster as dg
 import yaml
 from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.transform import coprod_dbt_models
-from pipelines.ingest.validation import CURRENT_FILES_SQL
+from pipelines.file_state import CURRENT_FILES, last_intake
 from pipelines.publication import (
     PUBLISHED_MARTS,
     current_manifest,
-    last_intake,
     promote,
     read_staged,
     stage_marts,
@@ -68,8 +66,10 @@ def _gate_parameters() -> dict[str, dict]:
     }
     previous = current_manifest(settings.marts_dir) or {"marts": {}}
     return {
-        mart: {**shared,
-               "min_row_count": row_count_floor(previous["marts"].get(mart, {}).get("rows"))}
+        mart: {
+            **shared,
+            "min_row_count": row_count_floor(previous["marts"].get(mart, {}).get("rows")),
+        }
         for mart in PUBLISHED_MARTS
     }
 
@@ -157,7 +157,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             f"""
             select file_name, file_sha256, organisation_id, wave, tool, instrument_id,
                    responses_accepted, responses_rejected
-            from ingest.files where file_sha256 in ({CURRENT_FILES_SQL}) order by file_name""",
+            from {CURRENT_FILES} order by file_name""",
         )
     provenance = {
         "dagster_run_id": context.run_id,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines.file_state import KnownHash
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,7 @@ class ArrivedFile:
     path: Path
     sha256: str
     size: int
+    mtime_ns: int = 0
 
 
 def sha256_of(path: Path) -> str:
@@ -24,16 +28,36 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def arrived_files(inbox_dirs: tuple[Path, ...]) -> list[ArrivedFile]:
-    """Files waiting in the inbox folders, in a stable order (notes and hidden files skipped)."""
+def arrived_files(
+    inbox_dirs: tuple[Path, ...], known: dict[str, KnownHash] | None = None
+) -> list[ArrivedFile]:
+    """Regular files waiting in the inbox folders, in a stable order (notes, hidden files and
+    symbolic links skipped). A file whose size and modification time match `known` is not read
+    again: its sha256 is taken from there, so history costs nothing to look at."""
     found = []
+    known = known or {}
     for folder in inbox_dirs:
         if not folder.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and not path.name.startswith(".") and path.suffix.lower() != ".md":
-                found.append(ArrivedFile(path, sha256_of(path), path.stat().st_size))
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if (
+                not entry.is_file(follow_symlinks=False)
+                or entry.name.startswith(".")
+                or entry.name.lower().endswith(".md")
+            ):
+                continue
+            stat = entry.stat(follow_symlinks=False)
+            cached = known.get(entry.path)
+            if cached and (cached.size, cached.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                sha = cached.sha256
+            else:
+                sha = sha256_of(Path(entry.path))
+            found.append(ArrivedFile(Path(entry.path), sha, stat.st_size, stat.st_mtime_ns))
     return found
+
+
+def hashes_of(arrived: list[ArrivedFile]) -> dict[str, KnownHash]:
+    return {str(a.path): KnownHash(a.size, a.mtime_ns, a.sha256) for a in arrived}
 
 
 def archive(file: ArrivedFile, archive_dir: Path) -> Path:

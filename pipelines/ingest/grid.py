@@ -42,11 +42,13 @@ class Grid:
         )
 
 
-def load_grid(path: Path) -> Grid:
-    """The file's first row as header, every other row as body (see Grid.with_header_rows)."""
+def load_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
+    """The file's first row as header, every other row as body (see Grid.with_header_rows).
+
+    CSV is parsed by DuckDB on `con`, the run's connection (no set-up per file)."""
     suffix = path.suffix.lower().lstrip(".")
     if suffix == "csv":
-        return _csv_grid(path.read_bytes())
+        return _csv_grid(path, con)
     if suffix in {"xlsx", "xlsm"}:
         return _rows_grid(_xlsx_rows(path), "xlsx")
     if suffix == "sav":
@@ -60,7 +62,8 @@ def load_grid(path: Path) -> Grid:
 MAX_LINE_BYTES = 1_000_000  # no survey export has a 1 MB line; a longer one means corruption
 
 
-def _csv_grid(raw: bytes) -> Grid:
+def _csv_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
+    raw = path.read_bytes()
     if not raw.strip():
         raise UnreadableExport("The file is empty.")
     text, encoding = decode_export(raw)
@@ -84,11 +87,14 @@ def _csv_grid(raw: bytes) -> Grid:
     except csv.Error as error:
         raise UnreadableExport(f"The first line is not a CSV header ({error}).") from error
     # DuckDB's strict CSV reader refuses ragged rows and unterminated quotes instead of
-    # padding them with nulls, which is how a truncated upload is recognised.
-    con = duckdb.connect()
+    # padding them with nulls, which is how a truncated upload is recognised. UTF-8 files (the
+    # common case) are read from disk as they are; only other encodings go through a copy.
+    # (DuckDB would read a name with * ? or [ as a pattern: such names go through the copy too.)
+    as_is = encoding.startswith("utf-8") and not any(c in str(path) for c in "*?[")
+    source = str(path) if as_is else io.BytesIO(text.encode("utf-8"))
     try:
         frame = con.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            source,
             header=False,
             delimiter=",",
             quotechar='"',
@@ -101,8 +107,6 @@ def _csv_grid(raw: bytes) -> Grid:
         ).pl()
     except duckdb.Error as error:
         raise UnreadableExport(_explain_csv_error(str(error), width)) from error
-    finally:
-        con.close()
     return _split(frame, encoding)
 
 

@@ -2,7 +2,7 @@
 
 Per file the outcome is one of:
   ingested     read; its responses are in ingest.* (keyed by the file's sha256)
-  unchanged    these exact bytes were ingested before under the same configuration: skipped
+  unchanged    these exact bytes were read before with the same read fingerprint: skipped
   held         no export entry in data/sources.yml matches its name: waiting for registration
   quarantined  it could not be read, or too many of its responses were rejected
 A bad file never stops the others, and nothing is deleted from the inbox.
@@ -19,19 +19,21 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.archive import ArrivedFile, archive, arrived_files, quarantine
+from pipelines.file_state import ensure_file_state, known_hashes, remember_hashes
+from pipelines.ingest.archive import ArrivedFile, archive, arrived_files, hashes_of, quarantine
 from pipelines.ingest.errors import UnreadableExport
 from pipelines.ingest.privacy import load_redaction_names
 from pipelines.ingest.reader import ParsedExport, ReadContext, read_export
-from pipelines.ingest.survey_tools import _TOOLS_FILE
+from pipelines.ingest.survey_tools import _TOOLS_FILE, tool_digest
 from pipelines.reference import ReferenceData
-from pipelines.registry import Registry
-from pipelines.settings import REFERENCE_DIR, Settings
-from pipelines.warehouse import read_table, table_exists
+from pipelines.registry import ExportRegistration, Registry
+from pipelines.settings import DBT_PROJECT_DIR, REFERENCE_DIR, Settings
+from pipelines.warehouse import read_table
 
 FILES_TABLE = "ingest.files"
 PER_FILE_TABLES = ("ingest.responses", "ingest.answers", "ingest.open_answers", "ingest.rejected")
-CODE_VERSION = "1"  # bump when the reader changes how a file is read: every file is read again
+# Bump when the reader changes how a file is read: every file is read again, once.
+READER_VERSION = "2"
 
 
 @dataclass
@@ -56,12 +58,53 @@ class FileOutcome:
     answers_rejected: int = 0
     dropped_columns: str = ""
     missing_columns: str = ""
-    config_fingerprint: str = ""
+    read_fingerprint: str = ""
+
+
+class ReadFingerprints:
+    """Per file, a digest of everything that decides how it is read: the reader's version, its
+    own registration entry, its organisation's services and aliases, its instrument's crosswalk,
+    questions, options and labels, its tool's layout, the redaction list, the hash key and the
+    rejection limit. A new measure, codebook phrase or suppression setting is not part of it:
+    those re-compute cells from what was read and read no file."""
+
+    def __init__(self, settings: Settings, reference: ReferenceData, registry: Registry) -> None:
+        common = hashlib.sha256(READER_VERSION.encode())
+        names = settings.redaction_names_file
+        common.update(names.read_bytes() if names.exists() else b"")
+        common.update(hashlib.sha256(settings.hash_key).digest())
+        common.update(str(settings.max_rejected_share).encode())
+        self._common = common.hexdigest()
+        self._reference, self._registry = reference, registry
+        self._parts: dict[tuple[str, str], str] = {}
+
+    def _part(self, kind: str, key: str) -> str:
+        if (kind, key) not in self._parts:
+            digest = {
+                "instrument": self._reference.instrument_digest,
+                "organisation": self._registry.organisation_digest,
+                "tool": tool_digest,
+            }[kind](key)
+            self._parts[kind, key] = digest
+        return self._parts[kind, key]
+
+    def of(self, matches: list[ExportRegistration]) -> str:
+        digest = hashlib.sha256(self._common.encode())
+        if len(matches) != 1:  # held: decided again whenever the matching entries change
+            digest.update(repr(sorted(m.pattern for m in matches)).encode())
+            return digest.hexdigest()
+        registration = matches[0]
+        digest.update(repr(registration).encode())
+        digest.update(self._part("instrument", registration.instrument_id).encode())
+        digest.update(self._part("organisation", registration.organisation_id).encode())
+        digest.update(self._part("tool", registration.tool).encode())
+        return digest.hexdigest()
 
 
 def config_fingerprint(settings: Settings) -> str:
-    """Changes whenever something that decides how a file is read changes."""
-    digest = hashlib.sha256(CODE_VERSION.encode())
+    """Changes whenever anything that decides how any file is read changes (used only to tell
+    that a run has nothing new to do; each file's own read_fingerprint decides what is read)."""
+    digest = hashlib.sha256(READER_VERSION.encode())
     for path in [
         settings.registry_file,
         _TOOLS_FILE,
@@ -74,77 +117,81 @@ def config_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def _previous(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    if not table_exists(con, FILES_TABLE):
-        return {}
-    rows = con.execute(f"select file_sha256, config_fingerprint from {FILES_TABLE}").fetchall()
-    return dict(rows)
+def input_fingerprint(
+    settings: Settings, file_shas: list[str] | None = None, known: dict | None = None
+) -> str:
+    """Everything a publication is made from: inbox files, configuration, reference data, models.
+
+    Recorded in the manifest, so a run can tell that nothing changed and leave the marts be.
+    `file_shas` is the inbox as ingest read it; without it, the inbox as it is now (files whose
+    size and time match `known` are not read again).
+    """
+    if file_shas is None:
+        file_shas = [a.sha256 for a in arrived_files(settings.inbox_dirs, known)]
+    digest = hashlib.sha256(config_fingerprint(settings).encode())
+    for sha in sorted(file_shas):
+        digest.update(sha.encode())
+    for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
+        if path.suffix in {".sql", ".yml"} and "target" not in path.parts:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
-def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists ingest")
-    con.execute(f"""
-        create table if not exists {FILES_TABLE} (
-            file_sha256 varchar primary key, file_name varchar, inbox_path varchar,
-            archived_path varchar, size_bytes bigint, seen_at timestamptz, status varchar,
-            reason varchar, organisation_id varchar, wave integer, tool varchar,
-            instrument_id varchar, encoding varchar, rows_in_file integer, rows_excluded varchar,
-            responses_accepted integer, responses_rejected integer, answers_rejected integer,
-            dropped_columns varchar, missing_columns varchar, config_fingerprint varchar)
-    """)
-    con.execute("""
-        create table if not exists ingest.responses (
-            file_sha256 varchar, row_number bigint, response_key varchar, respondent_key varchar,
-            submitted_at_utc timestamptz, source_timezone varchar, organisation_id varchar,
-            service_id varchar, respondent_group varchar, completed_with_help boolean,
-            staff_lived_experience boolean, wave integer, instrument_id varchar, tool varchar,
-            answers_fingerprint varchar)
-    """)
-    con.execute("""
-        create table if not exists ingest.answers (
-            file_sha256 varchar, response_key varchar, question_id varchar,
-            question_version integer, option_code varchar, coded_by varchar)
-    """)
-    con.execute("""
-        create table if not exists ingest.open_answers (
-            file_sha256 varchar, response_key varchar, question_id varchar,
-            question_version integer, part varchar, text_redacted varchar)
-    """)
-    con.execute("""
-        create table if not exists ingest.rejected (
-            file_sha256 varchar, row_number bigint, response_key varchar, stage varchar,
-            source_column varchar, value_redacted varchar, reason varchar)
-    """)
+class _Batch:
+    """Read files are written to the warehouse in batches, one transaction each: a commit per
+    file would cost more than reading it. A crash loses at most the batch being written, whose
+    files are simply read again by the next run."""
 
+    MAX_FILES, MAX_ROWS = 200, 500_000
 
-def _store(
-    con: duckdb.DuckDBPyConnection, outcome: FileOutcome, parsed: ParsedExport | None
-) -> None:
-    """Replace everything known about one file version in a single transaction."""
-    con.execute("begin transaction")
-    try:
-        for table in (FILES_TABLE, *PER_FILE_TABLES):
-            con.execute(f"delete from {table} where file_sha256 = ?", [outcome.file_sha256])
-        record = pl.DataFrame([asdict(outcome)])
-        con.register("_outcome", record.to_arrow())
-        con.execute(f"insert into {FILES_TABLE} by name select * from _outcome")
-        con.unregister("_outcome")
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.outcomes: list[FileOutcome] = []
+        self.replaced: list[str] = []
+        self.frames: dict[str, list[pl.DataFrame]] = {t: [] for t in PER_FILE_TABLES}
+        self.rows = 0
+
+    def add(self, outcome: FileOutcome, parsed: ParsedExport | None, stored_before: bool) -> None:
+        self.outcomes.append(outcome)
+        if stored_before:  # a new version has nothing to delete: no scan of the history
+            self.replaced.append(outcome.file_sha256)
         if parsed is not None:
-            frames = {
-                "ingest.responses": parsed.responses,
-                "ingest.answers": parsed.answers,
-                "ingest.open_answers": parsed.open_answers,
-                "ingest.rejected": parsed.rejected,
-            }
-            for table, frame in frames.items():
-                frame = frame.with_columns(file_sha256=pl.lit(outcome.file_sha256))
-                con.register("_rows", frame.to_arrow())
-                con.execute(f"insert into {table} by name select * from _rows")
-                con.unregister("_rows")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            for table, frame in zip(
+                PER_FILE_TABLES,
+                (parsed.responses, parsed.answers, parsed.open_answers, parsed.rejected),
+                strict=True,
+            ):
+                self.frames[table].append(
+                    frame.with_columns(file_sha256=pl.lit(outcome.file_sha256))
+                )
+                self.rows += frame.height
+        if len(self.outcomes) >= self.MAX_FILES or self.rows >= self.MAX_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.outcomes:
+            return
+        con = self.con
+        con.execute("begin transaction")
+        try:
+            if self.replaced:
+                con.register("_replaced", pl.DataFrame({"file_sha256": self.replaced}).to_arrow())
+                for table in (FILES_TABLE, *PER_FILE_TABLES):
+                    con.execute(
+                        f"delete from {table} where file_sha256 in (select * from _replaced)"
+                    )
+                con.unregister("_replaced")
+            batches = {FILES_TABLE: [pl.DataFrame([asdict(o) for o in self.outcomes])]}
+            for table, frames in {**batches, **self.frames}.items():
+                if frames:
+                    con.register("_rows", pl.concat(frames, how="diagonal_relaxed").to_arrow())
+                    con.execute(f"insert into {table} by name select * from _rows")
+                    con.unregister("_rows")
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        self.__init__(con)
 
 
 def ingest_inbox(
@@ -155,34 +202,48 @@ def ingest_inbox(
     now: dt.datetime | None = None,
     reprocess: frozenset[str] = frozenset(),
 ) -> list[FileOutcome]:
-    """Read every inbox file not yet read under this configuration, and those named in
-    `reprocess` again (to backfill one export alone after a fix)."""
-    _ensure_tables(con)
+    """Read every inbox file whose bytes or read fingerprint are new, and those named in
+    `reprocess` again (to backfill one export alone after a fix). Nothing else is opened."""
+    ensure_file_state(con)
     now = now or dt.datetime.now(dt.UTC)
-    fingerprint = config_fingerprint(settings)
-    previous = _previous(con)
+    fingerprints = ReadFingerprints(settings, reference, registry)
+    previous = {
+        row["file_sha256"]: row
+        for row in read_table(con, f"select * from {FILES_TABLE}").iter_rows(named=True)
+    }
     ctx = ReadContext(
         reference,
         registry,
         settings.hash_key,
         load_redaction_names(settings.redaction_names_file),
         now,
+        con,
     )
     outcomes = []
-    for arrived in arrived_files(settings.inbox_dirs):
-        if previous.get(arrived.sha256) == fingerprint and arrived.path.name not in reprocess:
-            outcomes.append(_unchanged(con, arrived))
+    inbox = arrived_files(settings.inbox_dirs, known_hashes(con))
+    remember_hashes(con, hashes_of(inbox))
+    batch = _Batch(con)
+    for arrived in inbox:
+        matches = registry.registrations_for(arrived.path.name)
+        fingerprint = fingerprints.of(matches)
+        known = previous.get(arrived.sha256)
+        if (
+            known
+            and known["read_fingerprint"] == fingerprint
+            and arrived.path.name not in reprocess
+        ):
+            outcomes.append(_unchanged(known))
             continue
         archived = archive(arrived, settings.archive_dir)
-        outcome, parsed = _read_one(arrived, archived, ctx, settings, now, fingerprint)
-        _store(con, outcome, parsed)
+        outcome, parsed = _read_one(arrived, archived, matches, ctx, settings, now, fingerprint)
+        batch.add(outcome, parsed, stored_before=arrived.sha256 in previous)
         outcomes.append(outcome)
+    batch.flush()
     return outcomes
 
 
-def _unchanged(con: duckdb.DuckDBPyConnection, arrived: ArrivedFile) -> FileOutcome:
-    row = read_table(con, f"select * from {FILES_TABLE} where file_sha256 = ?", [arrived.sha256])
-    outcome = FileOutcome(**row.row(0, named=True))
+def _unchanged(known: dict) -> FileOutcome:
+    outcome = FileOutcome(**{k: v for k, v in known.items() if k != "validated_fingerprint"})
     outcome.status, outcome.reason = (
         "unchanged",
         f"already {outcome.status}: {outcome.reason or 'ok'}",
@@ -193,6 +254,7 @@ def _unchanged(con: duckdb.DuckDBPyConnection, arrived: ArrivedFile) -> FileOutc
 def _read_one(
     arrived: ArrivedFile,
     archived: Path,
+    matches: list[ExportRegistration],
     ctx: ReadContext,
     settings: Settings,
     now: dt.datetime,
@@ -206,9 +268,8 @@ def _read_one(
         size_bytes=arrived.size,
         seen_at=now,
         status="ingested",
-        config_fingerprint=fingerprint,
+        read_fingerprint=fingerprint,
     )
-    matches = ctx.registry.registrations_for(arrived.path.name)
     if len(matches) != 1:
         outcome.status = "held"
         outcome.reason = (

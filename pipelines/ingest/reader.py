@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.ingest.dates import parse_submitted_at
@@ -63,13 +64,16 @@ class ParsedExport:
 
 @dataclass(frozen=True)
 class ReadContext:
-    """What the reader needs besides the file: reference data, registry and privacy settings."""
+    """What the reader needs besides the file: reference data, registry, privacy settings, and
+    one DuckDB connection for the whole run (CSV parsing and keyed hashes), so that reading a
+    file costs no set-up of its own."""
 
     reference: ReferenceData
     registry: Registry
     hash_key: bytes
     redaction_names: tuple[str, ...] = ()
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    con: duckdb.DuckDBPyConnection = field(default_factory=duckdb.connect)
 
 
 def column_names(grid: Grid, tool: SurveyTool) -> tuple[list[str], list[str], list[str | None]]:
@@ -102,7 +106,7 @@ def _import_id_timezone(grid: Grid, tool: SurveyTool, column_index: int) -> str 
 
 
 def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) -> ParsedExport:
-    grid = load_grid(path)
+    grid = load_grid(path, ctx.con)
     if registration.tool == "auto":
         tool = recognise_tool(grid.header_rows[0], path.suffix.lower().lstrip("."))
     else:
@@ -253,7 +257,7 @@ def _responses(
         ),
         service_key=normalise_label(pl.col("service_raw")),
     )
-    labels = ctx.reference.label_lookup()
+    labels = ctx.reference.labels
     groups = labels.filter(pl.col("option_set_id") == "respondent_group").select(
         group_key="label_key", respondent_group="option_code"
     )
@@ -278,8 +282,8 @@ def _responses(
     )
     scope = pl.Series([org] * frame.height, dtype=pl.String)
     frame = frame.with_columns(
-        response_key=keyed_hash(frame["source_id"], ctx.hash_key, scope),
-        respondent_key=keyed_hash(frame["respondent_ref"], ctx.hash_key, scope),
+        response_key=keyed_hash(ctx.con, frame["source_id"], ctx.hash_key, scope),
+        respondent_key=keyed_hash(ctx.con, frame["respondent_ref"], ctx.hash_key, scope),
         is_repeat_id=pl.col("source_id").is_duplicated() & ~pl.col("source_id").is_first_distinct(),
     )
     reason = (
@@ -398,7 +402,7 @@ def _answers(
         (pl.col("column_role") == "other_text") & (pl.col("answer_type") == "multi")
     ).with_columns(column_role=pl.lit("answer"), value=pl.lit("other"))
     coded = pl.concat([long.filter(~is_text), other_chosen], how="vertical")
-    labels = ctx.reference.label_lookup()
+    labels = ctx.reference.labels
     joined_multi = (pl.col("answer_type") == "multi") & pl.lit(not tool.multi_spread)
     coded = coded.with_columns(
         label_key=pl.when(pl.col("option_label").is_not_null())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,6 +73,14 @@ def survey_tools() -> dict[str, SurveyTool]:
             not_a_respondent=tuple(v.lower() for v in spec.get("not_a_respondent") or ()),
         )
     return tools
+
+
+@cache
+def tool_digest(name: str) -> str:
+    """The layout a registration's tool name stands for (every tool's, for `auto`)."""
+    described = yaml.safe_load(_TOOLS_FILE.read_text(encoding="utf-8"))
+    chosen = described if name == "auto" else described.get(name)
+    return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()
 
 
 def check_tool(declared: str, first_header_row: list[str]) -> SurveyTool:

@@ -1,0 +1,189 @@
+"""What the warehouse knows about every file: one module owns it, for ingest, validation, dbt
+and publication alike.
+
+  ingest.inbox_index       path, size and modification time of every inbox file with its
+                           sha256, so an unchanged file is never hashed (read) again
+  ingest.files             one row per file version (sha256): status, the registration it was
+                           read with, and the fingerprint of everything that decided how it was
+                           read (read_fingerprint)
+  ingest.responses, ingest.answers, ingest.open_answers, ingest.rejected
+                           what the reader made of each version, keyed by file_sha256; written
+                           once, never rewritten unless that version is read again
+  validated.*              views: the current version of every file, less what validation set
+                           aside (validated.validation_rejects). Rows are kept once, in ingest.*
+  validated.modelled_files the current files as of the last successful dbt build, and
+  validated.model_state    the fingerprint of the dbt project that built them
+  validated.partitions_to_build
+                           the (organisation, wave) partitions whose current files differ from
+                           the modelled ones: all that the incremental dbt models recompute
+
+The one rule for the current version of a file (the `ingest.current_files` view): among the
+versions of a file name that were ingested, the newest seen; ties by sha256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+CURRENT_FILES = "ingest.current_files"
+PARTITIONS_TO_BUILD = "validated.partitions_to_build"
+
+_TABLES = """
+create schema if not exists ingest;
+create schema if not exists validated;
+create table if not exists ingest.inbox_index (
+    path varchar primary key, size_bytes bigint, mtime_ns bigint, file_sha256 varchar);
+create table if not exists ingest.files (
+    file_sha256 varchar primary key, file_name varchar, inbox_path varchar,
+    archived_path varchar, size_bytes bigint, seen_at timestamptz, status varchar,
+    reason varchar, organisation_id varchar, wave integer, tool varchar,
+    instrument_id varchar, encoding varchar, rows_in_file integer, rows_excluded varchar,
+    responses_accepted integer, responses_rejected integer, answers_rejected integer,
+    dropped_columns varchar, missing_columns varchar, read_fingerprint varchar,
+    validated_fingerprint varchar);
+create table if not exists ingest.responses (
+    file_sha256 varchar, row_number bigint, response_key varchar, respondent_key varchar,
+    submitted_at_utc timestamptz, source_timezone varchar, organisation_id varchar,
+    service_id varchar, respondent_group varchar, completed_with_help boolean,
+    staff_lived_experience boolean, wave integer, instrument_id varchar, tool varchar,
+    answers_fingerprint varchar);
+create table if not exists ingest.answers (
+    file_sha256 varchar, response_key varchar, question_id varchar,
+    question_version integer, option_code varchar, coded_by varchar);
+create table if not exists ingest.open_answers (
+    file_sha256 varchar, response_key varchar, question_id varchar,
+    question_version integer, part varchar, text_redacted varchar);
+create table if not exists ingest.rejected (
+    file_sha256 varchar, row_number bigint, response_key varchar, stage varchar,
+    source_column varchar, value_redacted varchar, reason varchar);
+create table if not exists validated.validation_rejects (
+    file_sha256 varchar, row_number bigint, response_key varchar, question_id varchar,
+    option_code varchar, reason varchar);
+create table if not exists validated.modelled_files (
+    file_sha256 varchar, read_fingerprint varchar, organisation_id varchar, wave integer);
+create table if not exists validated.model_state (model_fingerprint varchar);
+"""
+
+_VIEWS = f"""
+create or replace view {CURRENT_FILES} as
+select * exclude (newest) from (
+    select *, row_number() over (
+        partition by file_name order by seen_at desc, file_sha256) as newest
+    from ingest.files where status = 'ingested')
+where newest = 1;
+
+create or replace view validated.responses as
+select r.*, f.file_name, f.seen_at as file_seen_at
+from ingest.responses r
+join {CURRENT_FILES} f using (file_sha256)
+anti join (select file_sha256, response_key from validated.validation_rejects
+           where question_id is null) x using (file_sha256, response_key);
+
+create or replace view validated.answers as
+select a.*
+from ingest.answers a
+semi join validated.responses v using (file_sha256, response_key)
+anti join (select file_sha256, response_key, question_id, option_code
+           from validated.validation_rejects where question_id is not null) x
+    using (file_sha256, response_key, question_id, option_code);
+
+create or replace view validated.open_answers as
+select o.*
+from ingest.open_answers o
+semi join validated.responses v using (file_sha256, response_key);
+
+create or replace view validated.rejected_rows as
+select r.* from ingest.rejected r semi join {CURRENT_FILES} f using (file_sha256)
+union all by name
+select x.file_sha256, x.row_number, x.response_key, 'validate' as stage,
+       x.question_id as source_column, null::varchar as value_redacted, x.reason
+from validated.validation_rejects x semi join {CURRENT_FILES} f using (file_sha256);
+
+create or replace view {PARTITIONS_TO_BUILD} as
+with current_files as (
+    select file_sha256, read_fingerprint, organisation_id, wave from {CURRENT_FILES}),
+changed as (
+    (select * from current_files except select * from validated.modelled_files)
+    union all
+    (select * from validated.modelled_files except select * from current_files))
+select distinct organisation_id, wave from changed;
+"""
+
+
+def ensure_file_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables and views if missing (idempotent; every step may call it)."""
+    con.execute(_TABLES)
+    con.execute(_VIEWS)
+
+
+@dataclass(frozen=True)
+class KnownHash:
+    """A file's sha256 as last computed, valid while its size and modification time hold."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, KnownHash]:
+    rows = con.execute("select path, size_bytes, mtime_ns, file_sha256 from ingest.inbox_index")
+    return {path: KnownHash(size, mtime, sha) for path, size, mtime, sha in rows.fetchall()}
+
+
+def remember_hashes(con: duckdb.DuckDBPyConnection, hashes: dict[str, KnownHash]) -> None:
+    """Record what was hashed this run (the inbox as it is now: files that left are forgotten)."""
+    frame = pl.DataFrame(
+        {
+            "path": list(hashes),
+            "size_bytes": [h.size for h in hashes.values()],
+            "mtime_ns": [h.mtime_ns for h in hashes.values()],
+            "file_sha256": [h.sha256 for h in hashes.values()],
+        },
+        schema={
+            "path": pl.String,
+            "size_bytes": pl.Int64,
+            "mtime_ns": pl.Int64,
+            "file_sha256": pl.String,
+        },
+    )
+    con.register("_arrived", frame.to_arrow())
+    try:
+        con.execute("begin transaction")
+        con.execute("delete from ingest.inbox_index")
+        con.execute("insert into ingest.inbox_index select * from _arrived")
+        con.execute("commit")
+    finally:
+        con.unregister("_arrived")
+
+
+def built_model_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("select model_fingerprint from validated.model_state").fetchall()
+    return rows[0][0] if rows else None
+
+
+def mark_modelled(con: duckdb.DuckDBPyConnection, model_fingerprint: str) -> None:
+    """After a successful dbt build: the current files are what the models now hold, built by
+    the dbt project whose fingerprint is given."""
+    con.execute("begin transaction")
+    con.execute("delete from validated.modelled_files")
+    con.execute(f"""
+        insert into validated.modelled_files
+        select file_sha256, read_fingerprint, organisation_id, wave from {CURRENT_FILES}""")
+    con.execute("delete from validated.model_state")
+    con.execute("insert into validated.model_state values (?)", [model_fingerprint])
+    con.execute("commit")
+
+
+def record_intake(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Remember what ingest read, so the publication that follows records that, and not a file
+    that landed in the inbox after ingest (which the next run must still see as new)."""
+    con.execute(
+        "create or replace table ingest.last_intake as select ? as input_fingerprint", [fingerprint]
+    )
+
+
+def last_intake(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select input_fingerprint from ingest.last_intake").fetchall()[0][0]
