@@ -50,6 +50,6 @@ lint: setup
 
 clean:
 	rm -rf data/warehouse.duckdb* data/marts data/publications data/archive data/quarantine \
-	       data/review data/logs data/.coprod-run.lock .dagster_home dbt_project/target \
+	       data/review data/logs data/.coprod-run.lock data/.dbt_target .dagster_home dbt_project/target \
 	       dbt_project/logs expectations/gx/uncommitted/validations \
 	       expectations/gx/uncommitted/data_docs tests/artifacts

@@ -2,6 +2,7 @@
 asset checks. Sources map onto the Python assets' keys (validated/*, registry/*), so ingest and
 dbt form one lineage graph."""
 
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -12,6 +13,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.jobs import TRANSIENT_RETRY
+from pipelines.file_state import (
+    PARTITIONS_TO_BUILD,
+    built_model_fingerprint,
+    ensure_file_state,
+    mark_modelled,
+)
 from pipelines.settings import DBT_PROJECT_DIR, load_settings
 from pipelines.warehouse import connect, scalar
 
@@ -32,6 +39,19 @@ class CoprodDbtTranslator(DagsterDbtTranslator):
         if props.get("raw_code"):  # auditors read the model's SQL beside its lineage
             metadata["dbt_sql"] = dg.MetadataValue.md(f"```sql\n{props['raw_code']}\n```")
         return spec.replace_attributes(group_name=group, owners=[OWNER], metadata=metadata)
+
+
+def model_fingerprint() -> str:
+    """The dbt project as it is (models, macros, tests, seeds, vars): when it differs from the
+    last successful build's, every partitioned model is rebuilt (--full-refresh); otherwise only
+    the partitions whose files changed are."""
+    digest = hashlib.sha256()
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.suffix in {".sql", ".yml", ".csv"} and relative.parts[0] not in {"target", "logs"}:
+            digest.update(str(relative).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _row_counts(relations: dict[str, str]) -> dict[str, int]:
@@ -57,15 +77,34 @@ def coprod_dbt_models(
     dbt: DbtCliResource,
     warehouse_lock: dg.ResourceParam[Path],  # held for the run; dbt writes the warehouse
 ) -> Iterator:
+    settings = load_settings()
     # dbt runs in its own process: tell it which warehouse this run writes (the profile reads
     # COPROD_WAREHOUSE), so tests and deployments with their own data folder stay apart.
-    os.environ["COPROD_WAREHOUSE"] = str(load_settings().warehouse)
-    invocation = dbt.cli(["build"], context=context)
+    os.environ["COPROD_WAREHOUSE"] = str(settings.warehouse)
+    with connect(settings.warehouse) as con:
+        ensure_file_state(con)
+        partitions = scalar(con, f"select count(*) from {PARTITIONS_TO_BUILD}")
+        full_refresh = built_model_fingerprint(con) != model_fingerprint()
+    context.log.info(
+        "dbt build: every model rebuilt (a model, seed or var changed)"
+        if full_refresh
+        else f"dbt build: {partitions} (organisation, wave) partition(s) to recompute"
+    )
+    # A target folder per data folder, kept between runs, so dbt parses only what changed.
+    invocation = dbt.cli(
+        ["build", *(["--full-refresh"] if full_refresh else [])],
+        context=context,
+        target_path=settings.data_dir / ".dbt_target",
+    )
     events = list(invocation.stream())
+    if invocation.is_successful():
+        with connect(settings.warehouse) as con:
+            mark_modelled(con, model_fingerprint())
     # Row counts are read after dbt has let go of the warehouse (DuckDB has a single writer).
     relations = {}
     for node in invocation.manifest["nodes"].values():
-        if node["resource_type"] in {"model", "seed"}:
+        # Views are left out: counting one would run it over the whole history.
+        if node["resource_type"] in {"model", "seed"} and node["config"]["materialized"] != "view":
             relations[node["unique_id"]] = f"{node['schema']}.{node['alias']}"
     counts = _row_counts(relations)
     for event in events:

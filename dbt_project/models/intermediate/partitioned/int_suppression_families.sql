@@ -14,4 +14,5 @@ select
 from {{ ref('int_suppression_family_members') }} as members
 inner join {{ ref('int_measure_cells_suppressed') }} as cells
     on members.cell_id = cells.cell_id
+{{ in_partitions_to_build('members') }}
 group by all

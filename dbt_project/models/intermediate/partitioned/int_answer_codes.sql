@@ -2,8 +2,8 @@
 -- the respondent, open answers as coded by an analyst's column (which wins) or by the codebook.
 -- Carries the trend group of the question version, which decides what can be trended together.
 with responses as (
-    select * from {{ ref('int_responses_deduplicated') }}
-    where counts_in_measures
+    select * from {{ ref('int_responses_deduplicated') }} as responses
+    {{- in_partitions_to_build('responses') }}
 ),
 
 questions as (
@@ -46,7 +46,8 @@ select
     all_codes.coded_by
 from all_codes
 inner join responses
-    on all_codes.response_key = responses.response_key
+    on responses.counts_in_measures
+    and all_codes.response_key = responses.response_key
     and all_codes.file_sha256 = responses.file_sha256
 inner join questions on all_codes.question_id = questions.question_id
 inner join {{ ref('ref_answer_options') }} as options

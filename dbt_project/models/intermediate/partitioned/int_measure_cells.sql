@@ -6,7 +6,8 @@
 --   service              one service                               group_id 'all'
 --   service_rollup       one service and roll-up
 with outcomes as (
-    select * from {{ ref('int_response_measure_outcomes') }}
+    select * from {{ ref('int_response_measure_outcomes') }} as outcomes
+    {{- in_partitions_to_build('outcomes') }}
 ),
 
 expanded as (
@@ -48,6 +49,8 @@ select
         else 'mixed:' || string_agg(distinct trend_group, '+' order by trend_group)
     end as trend_group,
     string_agg(distinct question_version::varchar, ',' order by question_version::varchar)
-        as question_versions
+        as question_versions,
+    -- When this partition was last recomputed: only partitions whose files changed are.
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as computed_at
 from expanded
 group by all

@@ -6,7 +6,8 @@
 --      var('repeat_submission_minutes') minutes counts once: the first submission is kept.
 -- Rule 2 looks only at the copies rule 1 keeps, so a response is never a repeat of its own copy.
 with responses as (
-    select * from {{ ref('stg_validated__responses') }}
+    select * from {{ ref('stg_validated__responses') }} as responses
+    {{- in_partitions_to_build('responses') }}
 ),
 
 ranked_copies as (

@@ -7,7 +7,8 @@
 --   services_of_rollup         service x roll-up   -> the roll-up (organisation level)
 with cells as (
     select cell_id, organisation_id, wave, measure_id, breakdown, service_id, group_id
-    from {{ ref('int_measure_cells') }}
+    from {{ ref('int_measure_cells') }} as cells
+    {{- in_partitions_to_build('cells') }}
 ),
 
 groups as (

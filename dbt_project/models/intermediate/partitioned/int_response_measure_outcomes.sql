@@ -3,8 +3,8 @@
 -- outside it are not in its denominator. Multi-select: valid when any valid option was chosen,
 -- positive when any chosen option is in the numerator.
 with codes as (
-    select * from {{ ref('int_answer_codes') }}
-    where is_valid
+    select * from {{ ref('int_answer_codes') }} as codes
+    {{- in_partitions_to_build('codes') }}
 ),
 
 measures as (
@@ -37,4 +37,5 @@ inner join measures
 left join numerators
     on measures.measure_id = numerators.measure_id
     and codes.option_code = numerators.option_code
+where codes.is_valid
 group by all

@@ -3,15 +3,26 @@
 -- question's fallback); 'themes' questions get every matching theme (else the fallback).
 -- Where an export carries an analyst's own coding of the answer, that coding wins and the
 -- answer is not coded here.
-with open_answers as (
+with responses as (
+    select response_key, file_sha256, organisation_id, wave
+    from {{ ref('stg_validated__responses') }} as responses
+    {{- in_partitions_to_build('responses') }}
+),
+
+open_answers as (
     select
-        response_key,
-        file_sha256,
-        question_id,
-        question_version,
-        lower(replace(text_redacted, '’', '''')) as text_lower
-    from {{ ref('stg_validated__open_answers') }}
-    where part = 'answer' and trim(text_redacted) <> ''
+        responses.organisation_id,
+        responses.wave,
+        answers.response_key,
+        answers.file_sha256,
+        answers.question_id,
+        answers.question_version,
+        lower(replace(answers.text_redacted, '’', '''')) as text_lower
+    from {{ ref('stg_validated__open_answers') }} as answers
+    inner join responses
+        on answers.response_key = responses.response_key
+        and answers.file_sha256 = responses.file_sha256
+    where answers.part = 'answer' and trim(answers.text_redacted) <> ''
 ),
 
 analyst_coded as (
@@ -37,6 +48,8 @@ questions as (
 
 matches as (
     select
+        to_code.organisation_id,
+        to_code.wave,
         to_code.response_key,
         to_code.file_sha256,
         to_code.question_id,
@@ -65,13 +78,17 @@ ranked as (
 ),
 
 coded as (
-    select distinct response_key, file_sha256, question_id, question_version, code as option_code
+    select distinct
+        organisation_id, wave, response_key, file_sha256, question_id, question_version,
+        code as option_code
     from ranked
     where open_coding = 'themes' or match_rank = 1
 ),
 
 uncoded as (
     select
+        to_code.organisation_id,
+        to_code.wave,
         to_code.response_key,
         to_code.file_sha256,
         to_code.question_id,

@@ -17,12 +17,14 @@ with cells as (
         case when n < {{ var('min_cell_size') }}
             then 'fewer than {{ var("min_cell_size") }} valid answers'
         end as suppression_reason
-    from {{ ref('int_measure_cells') }}
+    from {{ ref('int_measure_cells') }} as cells
+    {{- in_partitions_to_build('cells') }}
 ),
 
 members as (
     select family_id, family, cell_id, is_parent
-    from {{ ref('int_suppression_family_members') }}
+    from {{ ref('int_suppression_family_members') }} as members
+    {{- in_partitions_to_build('members') }}
 ),
 
 round_0 as (

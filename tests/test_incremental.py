@@ -1,0 +1,123 @@
+"""A run costs what arrived: a new export is the only file read and its (organisation, wave) the
+only partition recomputed; a changed registration re-reads that export alone; a new measure
+re-computes cells from what was read and reads no file. Counted, not timed."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+import polars as pl
+
+from pipelines.settings import DBT_PROJECT_DIR
+from tests.builders import answers, export, organisation, people, template_csv
+
+ORGANISATIONS = [organisation("inc_a", ["main"]), organisation("inc_b", ["main"])]
+YES = {("inc_a", 2024): 8, ("inc_a", 2025): 12, ("inc_b", 2024): 14, ("inc_b", 2025): 16}
+
+
+def survey(prefix: str, year: int, yes: int, count: int = 20) -> bytes:
+    return template_csv(
+        people(
+            "Frontline care or support worker",
+            count,
+            prefix,
+            "Main",
+            year=year,
+            cp_aware=answers(count, Yes=yes, No=count - yes),
+        )
+    )
+
+
+def files_read(result) -> dict[str, int]:
+    (materialization,) = result.asset_materializations_for_node("ingest__survey_exports")
+    metadata = materialization.metadata
+    return {s: metadata[f"files_{s}"].value for s in ("ingested", "unchanged")}
+
+
+def recomputed_partitions(workspace) -> set[tuple[str, int]]:
+    """The partitions whose cells the newest dbt build computed."""
+    rows = workspace.query(
+        """select distinct organisation_id, wave from intermediate.int_measure_cells
+           where computed_at = (select max(computed_at) from intermediate.int_measure_cells)"""
+    ).rows()
+    return set(rows)
+
+
+def aware(workspace, organisation_id: str, wave: int) -> tuple:
+    return (
+        workspace.mart("mart_measures")
+        .filter(
+            pl.col("organisation_id") == organisation_id,
+            pl.col("wave") == wave,
+            pl.col("measure_id") == "aware",
+            pl.col("breakdown") == "organisation",
+        )
+        .select("n", "k", "pct")
+        .row(0)
+    )
+
+
+def test_only_what_arrived_is_read_and_recomputed(workspace, tmp_path):
+    exports = [export(f"{o}_{w}.csv", o, w) for o, w in YES]
+    workspace.register(ORGANISATIONS, exports)
+    for (org, wave), yes in YES.items():
+        workspace.drop(f"{org}_{wave}.csv", survey(f"{org}{wave}", wave, yes))
+    first = workspace.run()
+    assert first.success
+    assert files_read(first) == {"ingested": 4, "unchanged": 0}
+    assert recomputed_partitions(workspace) == set(YES)
+    assert aware(workspace, "inc_a", 2025) == (20, 12, 60.0)
+
+    # A late export for one organisation and wave: 15 of 20 more said Yes.
+    exports.append(export("inc_a_2025_late.csv", "inc_a", 2025))
+    workspace.register(ORGANISATIONS, exports)
+    workspace.drop("inc_a_2025_late.csv", survey("late", 2025, 15))
+    second = workspace.run()
+    assert second.success
+    assert files_read(second) == {"ingested": 1, "unchanged": 4}
+    assert recomputed_partitions(workspace) == {("inc_a", 2025)}
+    assert aware(workspace, "inc_a", 2025) == (40, 27, 67.5)  # (12 + 15) / 40
+    assert aware(workspace, "inc_b", 2024) == (20, 14, 70.0)  # untouched, still published
+
+    # One export's registration changes (its service is now declared): that export alone.
+    exports = [{**e, "service": "main"} if e["file"] == "inc_b_2024.csv" else e for e in exports]
+    workspace.register(ORGANISATIONS, exports)
+    third = workspace.run()
+    assert third.success
+    assert files_read(third) == {"ingested": 1, "unchanged": 4}
+    assert recomputed_partitions(workspace) == {("inc_b", 2024)}
+    assert aware(workspace, "inc_b", 2024) == (20, 14, 70.0)
+
+    # A new measure is reference data only: every cell is recomputed, no file is read.
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    with (project / "seeds" / "ref_measures.csv").open("a", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(
+            ["aware_no", "Had not heard of it", "awareness", "CP_AWARE", "no", "all", "No / valid"]
+        )
+    log = workspace.root / "logs" / "ingest.log"
+    log.unlink(missing_ok=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COPROD_DBT_PROJECT_DIR": str(project)},
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    statuses = [line.split("status=")[1].split()[0] for line in log.read_text().splitlines()]
+    assert statuses == ["unchanged"] * 5
+    assert recomputed_partitions(workspace) == set(YES)
+    not_heard = workspace.mart("mart_measures").filter(
+        pl.col("measure_id") == "aware_no", pl.col("breakdown") == "organisation"
+    )
+    assert sorted(not_heard.select("organisation_id", "wave", "k", "n").rows()) == [
+        ("inc_a", 2024, 12, 20),
+        ("inc_a", 2025, 13, 40),  # (8 + 5) of 40
+        ("inc_b", 2024, 6, 20),
+        ("inc_b", 2025, 4, 20),
+    ]
