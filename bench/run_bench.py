@@ -1,11 +1,15 @@
-"""Benchmark: a full pipeline run on N synthetic responses in Qualtrics' export layout.
+"""Benchmark: the whole pipeline (`coprod run`) on a national-shaped workload, side by side with
+one plain DuckDB statement computing the same cells from the same files (bench/reference.sql).
 
-    python bench/run_bench.py                 # 100,000 responses
-    python bench/run_bench.py --rows 1000000  # a million
+    python bench/run_bench.py                # F, 100k (599 small files), 1M, add 5,000, no-op
+    python bench/run_bench.py --quick        # F and 100k only
+    python bench/run_bench.py --ten-million  # also 10M responses in 6,000 files (opt-in)
 
-Reports wall time and peak resident memory (this process and its children, so dbt counts) per
-Dagster step, and writes the figures to bench/results/<time>.json. Runs in a temporary folder;
-nothing in the repository's data/ is touched.
+Each figure is a fresh `coprod run` in its own process, timed by wall clock, with the peak
+resident memory of that process and all its children together (dbt runs in its own process),
+sampled every 50 ms; per-step times come from Dagster's event log. Everything runs in a
+temporary folder; nothing in the repository's data/ is touched. Results are printed as a table
+and written to bench/results/<time>.json.
 """
 
 from __future__ import annotations
@@ -14,151 +18,39 @@ import argparse
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-import polars as pl
 import yaml
 
-from pipelines.sample_exports import AGREEMENT
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from national_workload import export_frame, qualtrics_csv, write_workload  # noqa: E402
 
-ORGANISATIONS = 10
-WAVES = (2024, 2025, 2026)
-SERVICES = ("Community Outreach", "Residential Rehab", "Harm Reduction", "Family Support")
-GROUPS = (
-    "Senior leader or manager",
-    "Frontline care or support worker",
-    "Clinical or professional practitioner",
-    "Person who draws on care and support",
-    "Unpaid carer or family member",
-)
-YES_NO_UNSURE = ("Yes", "No", "Not sure")
-BARRIERS = (
-    "Time",
-    "Time,Cost",
-    "Organisational culture",
-    "Communication,Training",
-    "None I'm aware of",
-    "Time,Power imbalance,Other",
-)
-TEXTS = (
-    "Working as equals to design and deliver services.",
-    "Not sure.",
-    "Asking people what they think.",
-    "Time and workload make it hard.",
-    "I am not aware of any challenges.",
-    "It builds confidence.",
-)
-
-
-def qualtrics_frame(rows: int, seed: int, wave: int) -> pl.DataFrame:
-    """One export's responses, drawn column by column with numpy (no Python loop per row)."""
-    rng = np.random.default_rng(seed)
-
-    def pick(options: tuple[str, ...]) -> np.ndarray:
-        return np.asarray(options, dtype=object)[rng.integers(0, len(options), rows)]
-
-    seconds = rng.integers(0, 27 * 86400, rows)
-    when = np.datetime64(f"{wave}-03-01T08:00:00") + seconds.astype("timedelta64[s]")
-    stamp = pl.Series(when.astype("datetime64[us]")).dt.strftime("%Y-%m-%d %H:%M:%S")
-    ids = pl.Series([f"R_{seed}_"] * rows) + pl.Series(np.arange(rows)).cast(pl.String)
-    status = np.where(rng.random(rows) < 0.01, "Survey Preview", "IP Address")
-    finished = np.where(rng.random(rows) < 0.02, "False", "True")
-    return pl.DataFrame(
-        {
-            "StartDate": stamp,
-            "EndDate": stamp,
-            "Status": status,
-            "IPAddress": "192.0.2.1",
-            "Progress": "100",
-            "Duration (in seconds)": "300",
-            "Finished": finished,
-            "RecordedDate": stamp,
-            "ResponseId": ids,
-            "RecipientLastName": "Bloggs",
-            "RecipientFirstName": "Jo",
-            "RecipientEmail": "jo@example.org",
-            "ExternalReference": ids,
-            "LocationLatitude": "53.4",
-            "LocationLongitude": "-2.2",
-            "DistributionChannel": "email",
-            "UserLanguage": "EN",
-            "Q_SERVICE": pick(SERVICES),
-            "Q_ROLE": pick(GROUPS),
-            "QID1": pick(YES_NO_UNSURE),
-            "QID2": pick(TEXTS),
-            "QID3": pick(YES_NO_UNSURE),
-            "QID4": pick(YES_NO_UNSURE),
-            "QID5": pick(("Yes", "No")),
-            "QID6": pick(BARRIERS),
-            "QID7": pick(("Vital", "Very important")),
-            "QID9": pick(AGREEMENT),
-            "QID10": pick(AGREEMENT),
-            "QID13": pick(TEXTS),
-        }
-    )
-
-
-def write_exports(inbox: Path, total: int) -> dict:
-    """Files and the registry that declares them."""
-    per_file = max(1, total // (ORGANISATIONS * len(WAVES)))
-    organisations, exports = [], []
-    for org in range(ORGANISATIONS):
-        org_id = f"bench_org_{org:02d}"
-        organisations.append(
-            {
-                "id": org_id,
-                "type": "voluntary_sector",
-                "services": [{"id": s.lower().replace(" ", "_"), "name": s} for s in SERVICES],
-            }
-        )
-        for wave in WAVES:
-            frame = qualtrics_frame(per_file, seed=org * 10_000 + wave, wave=wave)
-            name = f"{org_id}_{wave}.csv"
-            header = ",".join(frame.columns)
-            import_ids = ",".join(f'"{{""ImportId"":""{c}""}}"' for c in frame.columns)
-            body = frame.write_csv(include_header=False)
-            (inbox / name).write_text(f"{header}\n{header}\n{import_ids}\n{body}")
-            exports.append(
-                {
-                    "file": name,
-                    "organisation": org_id,
-                    "wave": wave,
-                    "tool": "qualtrics",
-                    "instrument": "qualtrics_coprod_v1",
-                }
-            )
-    return {"organisations": organisations, "exports": exports}
+REFERENCE_SQL = Path(__file__).with_name("reference.sql")
 
 
 class PeakMemory:
-    """Samples resident memory of this process and all its descendants every 50 ms."""
+    """Samples the resident memory of a process and all its descendants every 50 ms."""
 
-    def __init__(self) -> None:
-        self.samples: list[tuple[float, int]] = []
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
-    def _tree_rss(pid: int) -> int:
+    def tree_rss(pid: int) -> int:
         total, stack = 0, [pid]
         while stack:
             current = stack.pop()
             try:
                 status = Path(f"/proc/{current}/status").read_text()
-                total += (
-                    int(
-                        next(
-                            line.split()[1]
-                            for line in status.splitlines()
-                            if line.startswith("VmRSS:")
-                        )
-                    )
-                    * 1024
-                )
+                rss = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+                total += int(rss.split()[1]) * 1024
                 for task in Path(f"/proc/{current}/task").iterdir():
                     stack += [int(c) for c in (task / "children").read_text().split()]
             except (OSError, StopIteration, ValueError):
@@ -167,7 +59,7 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), self._tree_rss(os.getpid())))
+            self.peak = max(self.peak, self.tree_rss(self.pid))
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -178,92 +70,169 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
 
-    def peak(self, start: float, end: float) -> int:
-        inside = [rss for t, rss in self.samples if start <= t <= end]
-        return max(inside, default=0)
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: int
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[Measured, str]:
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    with PeakMemory(process.pid) as memory:
+        output, _ = process.communicate()
+    elapsed = time.monotonic() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
+    return Measured(round(elapsed, 2), round(memory.peak / 1e6)), output
+
+
+def step_seconds(dagster_home: Path) -> dict[str, float]:
+    """Wall time of each step of the newest run in this Dagster home."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(dagster_home))) as instance:
+        run = instance.get_runs(limit=1)[0]
+        starts, steps = {}, {}
+        for record in instance.all_logs(run.run_id):
+            event = record.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[event.step_key] = record.timestamp
+            elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE"}:
+                steps[event.step_key] = round(record.timestamp - starts[event.step_key], 2)
+    return steps
+
+
+class Workspace:
+    """A data folder of its own, run with `coprod run` as an operator would."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            "COPROD_DATA_DIR": str(root),
+            "COPROD_INBOX": str(root / "inbox"),
+            "COPROD_REGISTRY": str(root / "sources.yml"),
+            "COPROD_WAREHOUSE": str(root / "warehouse.duckdb"),
+            "DAGSTER_HOME": str(root / "dagster_home"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+
+    def run(self) -> Measured:
+        measured, _ = measure([sys.executable, "-m", "pipelines.cli", "run"], self.env)
+        measured.steps = step_seconds(self.root / "dagster_home")
+        return measured
+
+    def nothing_new(self) -> Measured:
+        measured, output = measure([sys.executable, "-m", "pipelines.cli", "run"], self.env)
+        assert "Nothing new" in output, output[-2000:]
+        return measured
+
+
+def reference(inbox: Path) -> Measured:
+    sql = REFERENCE_SQL.read_text().replace("{inbox}", str(inbox))
+    script = "import duckdb, sys; print(len(duckdb.sql(sys.stdin.read()).fetchall()))"
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    with PeakMemory(process.pid) as memory:
+        output, _ = process.communicate(sql)
+    assert process.returncode == 0 and int(output) > 0
+    return Measured(round(time.monotonic() - started, 2), round(memory.peak / 1e6))
+
+
+def add_export(workspace: Workspace, responses: int) -> None:
+    """One more export for an organisation already in the history (a late file for its wave)."""
+    registry = yaml.safe_load((workspace.root / "sources.yml").read_text())
+    organisation = registry["organisations"][0]
+    services = [s["name"] for s in organisation["services"]]
+    name = f"{organisation['id']}_2026_99_qualtrics.csv"
+    frame = export_frame(responses, seed=424242, wave=2026, services=services)
+    (workspace.root / "inbox" / name).write_text(qualtrics_csv(frame), encoding="utf-8")
+    registry["exports"].append(
+        {
+            "file": name,
+            "organisation": organisation["id"],
+            "wave": 2026,
+            "tool": "qualtrics",
+            "instrument": "qualtrics_coprod_v1",
+        }
+    )
+    (workspace.root / "sources.yml").write_text(yaml.safe_dump(registry, sort_keys=False))
+
+
+def scenario(folder: Path, name: str, responses: int, organisations: int, per_partition: int):
+    workspace = Workspace(folder / name)
+    workload = write_workload(workspace.root, responses, organisations, per_partition)
+    print(f"{name}: {workload.responses:,} responses in {workload.files} files", flush=True)
+    return workspace, workload
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="F and 100k only")
+    parser.add_argument("--ten-million", action="store_true", help="also 10M in 6,000 files")
     args = parser.parse_args()
+    figures: dict[str, dict] = {}
 
-    with tempfile.TemporaryDirectory(prefix="coprod-bench-") as folder:
-        root = Path(folder) / "data"
-        inbox = root / "inbox"
-        inbox.mkdir(parents=True)
-        started = time.time()
-        registry = write_exports(inbox, args.rows)
-        generated = time.time() - started
-        (root / "sources.yml").write_text(yaml.safe_dump(registry, sort_keys=False))
-        os.environ.update(
-            {
-                "COPROD_DATA_DIR": str(root),
-                "COPROD_INBOX": str(inbox),
-                "COPROD_REGISTRY": str(root / "sources.yml"),
-                "COPROD_WAREHOUSE": str(root / "warehouse.duckdb"),
-                "DAGSTER_HOME": str(Path(folder) / "dagster_home"),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            }
-        )
-        Path(os.environ["DAGSTER_HOME"]).mkdir()
+    def record(name: str, measured: Measured, ref: Measured | None = None, **extra) -> None:
+        figures[name] = {**asdict(measured), **extra}
+        if ref is not None:
+            figures[name]["reference"] = asdict(ref)
+            figures[name]["ratio_to_reference"] = round(measured.seconds / ref.seconds, 1)
+        print(f"  {name}: {json.dumps(figures[name])}", flush=True)
 
-        import dagster as dg
+    with tempfile.TemporaryDirectory(prefix="coprod-bench-") as tmp:
+        folder = Path(tmp)
+        first, _ = scenario(folder, "first_export", 100, 1, 1)
+        f = first.run()
+        record("F_one_new_export_empty_history", f)
+        record("nothing_new", first.nothing_new())
 
-        from pipelines.cli import ensure_dbt_manifest
-        from pipelines.definitions import defs
-
-        ensure_dbt_manifest()
-        instance = dg.DagsterInstance.ephemeral()
-        with PeakMemory() as memory:
-            run_started = time.time()
-            result = defs.resolve_job_def("coprod_full_run").execute_in_process(
-                instance=instance,
-                raise_on_error=True,
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        sizes = [("100k", 100_000, 200, 1)]
+        if not args.quick:
+            sizes.append(("1M", 1_000_000, 200, 1))
+        if args.ten_million:
+            sizes.append(("10M", 10_000_000, 1000, 2))
+        for name, responses, organisations, per_partition in sizes:
+            workspace, workload = scenario(folder, name, responses, organisations, per_partition)
+            ref = reference(workspace.root / "inbox")
+            run = workspace.run()
+            record(
+                f"fresh_{name}",
+                run,
+                ref,
+                files=workload.files,
+                input_mb=round(workload.bytes / 1e6, 1),
+                marginal_seconds=round(run.seconds - f.seconds, 2),
+                marginal_to_3x_reference=round((run.seconds - f.seconds) / (3 * ref.seconds), 2),
             )
-            run_ended = time.time()
+            if name == "1M" or (args.quick and name == "100k"):
+                add_export(workspace, 5_000)
+                record(f"add_5000_to_{name}", workspace.run())
+                record(f"nothing_new_{name}", workspace.nothing_new())
+            import shutil
 
-        steps: dict[str, dict] = {}
-        for record in instance.all_logs(result.run_id):
-            event = record.dagster_event
-            if event is None or event.step_key is None:
-                continue
-            step = steps.setdefault(event.step_key, {})
-            if event.event_type_value == "STEP_START":
-                step["start"] = record.timestamp
-            elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE"}:
-                step["end"] = record.timestamp
-        input_bytes = sum(p.stat().st_size for p in inbox.iterdir())
-        report = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "rows_requested": args.rows,
-            "input_files": len(registry["exports"]),
-            "input_mb": round(input_bytes / 1e6, 1),
-            "generate_seconds": round(generated, 1),
-            "run_seconds": round(run_ended - run_started, 1),
-            "run_peak_rss_mb": round(memory.peak(run_started, run_ended) / 1e6),
-            "steps": {
-                key: {
-                    "seconds": round(s["end"] - s["start"], 1),
-                    "peak_rss_mb": round(memory.peak(s["start"], s["end"]) / 1e6),
-                }
-                for key, s in steps.items()
-                if "start" in s and "end" in s
-            },
-        }
-    print(
-        f"{args.rows:,} responses in {report['input_files']} Qualtrics files "
-        f"({report['input_mb']} MB), generated in {report['generate_seconds']} s"
-    )
-    print(f"{'step':<40} {'seconds':>8} {'peak RSS MB':>12}")
-    for key, figures in report["steps"].items():
-        print(f"{key:<40} {figures['seconds']:>8} {figures['peak_rss_mb']:>12}")
-    print(f"{'whole run':<40} {report['run_seconds']:>8} {report['run_peak_rss_mb']:>12}")
+            shutil.rmtree(workspace.root)  # keep the disk free for the next size
+
+    report = {"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **figures}
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
-    out = results / f"{report['when'].replace(':', '')}-{args.rows}.json"
+    out = results / f"{report['when'].replace(':', '')}.json"
     out.write_text(json.dumps(report, indent=2))
+    print(f"\n{'figure':<34} {'seconds':>8} {'peak MB':>8} {'reference s':>12} {'ratio':>6}")
+    for name, figure in figures.items():
+        ref = figure.get("reference", {}).get("seconds", "")
+        ratio = figure.get("ratio_to_reference", "")
+        print(f"{name:<34} {figure['seconds']:>8} {figure['peak_mb']:>8} {ref:>12} {ratio:>6}")
     print(f"written to {out}")
 
 
