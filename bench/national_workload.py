@@ -151,12 +151,17 @@ def qualtrics_csv(frame: pl.DataFrame) -> str:
 
 
 def write_workload(
-    out: Path, responses: int, organisations: int, files_per_partition: int = 1, seed: int = 7
+    out: Path,
+    responses: int,
+    organisations: int,
+    files_per_partition: int = 1,
+    seed: int = 7,
+    waves: tuple[int, ...] = WAVES,
 ) -> Workload:
     inbox = out / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    partitions = organisations * len(WAVES)
+    partitions = organisations * len(waves)
     per_file = max(1, math.ceil(responses / (partitions * files_per_partition)))
     registry: dict[str, list] = {"organisations": [], "exports": []}
     files = total = size = 0
@@ -172,7 +177,7 @@ def write_workload(
                 "services": [{"id": s.lower().replace(" ", "_"), "name": s} for s in services],
             }
         )
-        for wave in WAVES:
+        for wave in waves:
             for part in range(files_per_partition):
                 rows = min(per_file, responses - total)
                 if rows <= 0:

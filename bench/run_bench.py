@@ -95,7 +95,8 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     """Wall time of each step of the newest run in this Dagster home."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(dagster_home))) as instance:
+    os.environ["DAGSTER_HOME"] = str(dagster_home)  # this process reads the run's events
+    with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
         starts, steps = {}, {}
         for record in instance.all_logs(run.run_id):
@@ -138,7 +139,11 @@ class Workspace:
 
 def reference(inbox: Path) -> Measured:
     sql = REFERENCE_SQL.read_text().replace("{inbox}", str(inbox))
-    script = "import duckdb, sys; print(len(duckdb.sql(sys.stdin.read()).fetchall()))"
+    script = (
+        "import duckdb, sys; con = duckdb.connect();"
+        " con.execute('set enable_progress_bar = false');"
+        " print(len(con.sql(sys.stdin.read()).fetchall()))"
+    )
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -169,9 +174,11 @@ def add_export(workspace: Workspace, responses: int) -> None:
     (workspace.root / "sources.yml").write_text(yaml.safe_dump(registry, sort_keys=False))
 
 
-def scenario(folder: Path, name: str, responses: int, organisations: int, per_partition: int):
+def scenario(
+    folder: Path, name: str, responses: int, organisations: int, per_partition: int, **options
+):
     workspace = Workspace(folder / name)
-    workload = write_workload(workspace.root, responses, organisations, per_partition)
+    workload = write_workload(workspace.root, responses, organisations, per_partition, **options)
     print(f"{name}: {workload.responses:,} responses in {workload.files} files", flush=True)
     return workspace, workload
 
@@ -192,7 +199,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="coprod-bench-") as tmp:
         folder = Path(tmp)
-        first, _ = scenario(folder, "first_export", 100, 1, 1)
+        first, _ = scenario(folder, "first_export", 100, 1, 1, waves=(2026,))
         f = first.run()
         record("F_one_new_export_empty_history", f)
         record("nothing_new", first.nothing_new())

@@ -115,8 +115,32 @@ select distinct organisation_id, wave from changed;
 
 def ensure_file_state(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tables and views if missing (idempotent; every step may call it)."""
+    _upgrade_earlier_layout(con)
     con.execute(_TABLES)
     con.execute(_VIEWS)
+
+
+def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse written before per-file fingerprints: give ingest.files the new columns
+    (each file is then read once more, as its fingerprint is new) and drop the validated
+    tables that are views now. dbt rebuilds everything, its model state being unknown."""
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'ingest' and table_name = 'files'"
+        ).fetchall()
+    }
+    if columns and "read_fingerprint" not in columns:
+        con.execute("alter table ingest.files add column read_fingerprint varchar")
+        con.execute("alter table ingest.files add column validated_fingerprint varchar")
+    tables = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'validated' and table_type = 'BASE TABLE' "
+        "and table_name in ('responses', 'answers', 'open_answers', 'rejected_rows')"
+    ).fetchall()
+    for (table,) in tables:
+        con.execute(f"drop table validated.{table}")
 
 
 @dataclass(frozen=True)

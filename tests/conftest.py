@@ -5,7 +5,10 @@ Tests run the real Dagster job (pandera, dbt against DuckDB, Great Expectations)
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 import yaml
 
 from pipelines.cli import ensure_dbt_manifest
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 SAMPLES = REPO_ROOT / "data" / "samples"
 
@@ -100,6 +103,26 @@ def copy_samples(workspace: Workspace) -> Workspace:
         shutil.copy(path, workspace.inbox / path.name)
     shutil.copy(REPO_ROOT / "data" / "sources.yml", workspace.registry_file)
     return workspace
+
+
+def copy_dbt_project(folder: Path) -> Path:
+    """A copy of the dbt project (with its reference data) for a test to edit."""
+    project = folder / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    return project
+
+
+def run_with_project(project: Path) -> None:
+    """`coprod run` in a fresh process against an edited copy of the dbt project (the project
+    folder is part of the code location, read once at import)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COPROD_DBT_PROJECT_DIR": str(project)},
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 
 @pytest.fixture

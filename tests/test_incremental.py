@@ -5,15 +5,11 @@ re-computes cells from what was read and reads no file. Counted, not timed."""
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import subprocess
-import sys
 
 import polars as pl
 
-from pipelines.settings import DBT_PROJECT_DIR
 from tests.builders import answers, export, organisation, people, template_csv
+from tests.conftest import copy_dbt_project, run_with_project
 
 ORGANISATIONS = [organisation("inc_a", ["main"]), organisation("inc_b", ["main"])]
 YES = {("inc_a", 2024): 8, ("inc_a", 2025): 12, ("inc_b", 2024): 14, ("inc_b", 2025): 16}
@@ -93,22 +89,14 @@ def test_only_what_arrived_is_read_and_recomputed(workspace, tmp_path):
     assert aware(workspace, "inc_b", 2024) == (20, 14, 70.0)
 
     # A new measure is reference data only: every cell is recomputed, no file is read.
-    project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    project = copy_dbt_project(tmp_path)
     with (project / "seeds" / "ref_measures.csv").open("a", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerow(
             ["aware_no", "Had not heard of it", "awareness", "CP_AWARE", "no", "all", "No / valid"]
         )
     log = workspace.root / "logs" / "ingest.log"
     log.unlink(missing_ok=True)
-    run = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COPROD_DBT_PROJECT_DIR": str(project)},
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run_with_project(project)
     statuses = [line.split("status=")[1].split()[0] for line in log.read_text().splitlines()]
     assert statuses == ["unchanged"] * 5
     assert recomputed_partitions(workspace) == set(YES)

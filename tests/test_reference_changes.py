@@ -8,15 +8,11 @@ the marts with values worked out by hand.
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import subprocess
-import sys
 
 import polars as pl
 
-from pipelines.settings import DBT_PROJECT_DIR
 from tests.builders import answers, export, organisation, people, template_csv
+from tests.conftest import copy_dbt_project, run_with_project
 
 
 def append_rows(path, rows: list[dict]) -> None:
@@ -27,8 +23,7 @@ def append_rows(path, rows: list[dict]) -> None:
 
 
 def test_new_measure_and_reworded_question_need_no_code(workspace, tmp_path):
-    project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    project = copy_dbt_project(tmp_path)
     seeds = project / "seeds"
     # 1. A new measure: "Not sure" answers to the awareness question.
     append_rows(
@@ -107,14 +102,7 @@ def test_new_measure_and_reworded_question_need_no_code(workspace, tmp_path):
         ),
     )
 
-    run = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COPROD_DBT_PROJECT_DIR": str(project)},
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run_with_project(project)
 
     measures = workspace.mart("mart_measures").filter(pl.col("breakdown") == "organisation")
     not_sure = measures.filter(pl.col("measure_id") == "aware_not_sure").sort("wave")

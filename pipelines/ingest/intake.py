@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import duckdb
@@ -243,7 +243,8 @@ def ingest_inbox(
 
 
 def _unchanged(known: dict) -> FileOutcome:
-    outcome = FileOutcome(**{k: v for k, v in known.items() if k != "validated_fingerprint"})
+    names = {f.name for f in fields(FileOutcome)}  # the table has validation's columns too
+    outcome = FileOutcome(**{k: v for k, v in known.items() if k in names})
     outcome.status, outcome.reason = (
         "unchanged",
         f"already {outcome.status}: {outcome.reason or 'ok'}",
