@@ -188,6 +188,11 @@ def built_model_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
+def forget_modelled(con: duckdb.DuckDBPyConnection) -> None:
+    """Before a full rebuild: no partition counts as built until the build succeeds."""
+    con.execute("delete from validated.modelled_files")
+
+
 def mark_modelled(con: duckdb.DuckDBPyConnection, model_fingerprint: str) -> None:
     """After a successful dbt build: the current files are what the models now hold, built by
     the dbt project whose fingerprint is given."""

@@ -1,5 +1,6 @@
 -- Free-text answers coded with the codebook (ref_codebook.csv): a phrase matches as whole words,
--- case-insensitively. 'level' questions get one code (lowest priority number wins, else the
+-- case-insensitively (both sides reduced to their words, then a plain substring search: a
+-- regular expression per answer and phrase cost a minute per million answers). 'level' questions get one code (lowest priority number wins, else the
 -- question's fallback); 'themes' questions get every matching theme (else the fallback).
 -- Where an export carries an analyst's own coding of the answer, that coding wins and the
 -- answer is not coded here.
@@ -17,7 +18,7 @@ open_answers as (
         answers.file_sha256,
         answers.question_id,
         answers.question_version,
-        lower(replace(answers.text_redacted, '’', '''')) as text_lower
+        {{ words_for_matching('answers.text_redacted') }} as text_words
     from {{ ref('stg_validated__open_answers') }} as answers
     inner join responses
         on answers.response_key = responses.response_key
@@ -40,6 +41,11 @@ to_code as (
         and open_answers.question_id = analyst_coded.question_id
 ),
 
+phrases as (
+    select question_id, code, priority, {{ words_for_matching('phrase') }} as phrase_words
+    from {{ ref('ref_codebook') }}
+),
+
 questions as (
     select question_id, open_coding, fallback_code
     from {{ ref('ref_questions') }}
@@ -54,15 +60,12 @@ matches as (
         to_code.file_sha256,
         to_code.question_id,
         to_code.question_version,
-        codebook.code,
-        codebook.priority
+        phrases.code,
+        phrases.priority
     from to_code
-    inner join {{ ref('ref_codebook') }} as codebook
-        on to_code.question_id = codebook.question_id
-        and regexp_matches(
-            to_code.text_lower,
-            '\b' || regexp_escape(lower(replace(codebook.phrase, '’', ''''))) || '\b'
-        )
+    inner join phrases
+        on to_code.question_id = phrases.question_id
+        and contains(to_code.text_words, phrases.phrase_words)
 ),
 
 ranked as (
