@@ -154,13 +154,13 @@ def reference(inbox: Path) -> Measured:
     return Measured(round(time.monotonic() - started, 2), round(memory.peak / 1e6))
 
 
-def add_export(workspace: Workspace, responses: int) -> None:
+def add_export(workspace: Workspace, responses: int, part: int = 99) -> None:
     """One more export for an organisation already in the history (a late file for its wave)."""
     registry = yaml.safe_load((workspace.root / "sources.yml").read_text())
     organisation = registry["organisations"][0]
     services = [s["name"] for s in organisation["services"]]
-    name = f"{organisation['id']}_2026_99_qualtrics.csv"
-    frame = export_frame(responses, seed=424242, wave=2026, services=services)
+    name = f"{organisation['id']}_2026_{part:02d}_qualtrics.csv"
+    frame = export_frame(responses, seed=424242 + part, wave=2026, services=services)
     (workspace.root / "inbox" / name).write_text(qualtrics_csv(frame), encoding="utf-8")
     registry["exports"].append(
         {

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipelines.defs.automation import inbox_sensor, nightly_schedule
 from pipelines.defs.ingest import (
@@ -23,7 +22,7 @@ from pipelines.defs.publish import (
     staged_marts,
 )
 from pipelines.defs.resources import warehouse_lock_resource
-from pipelines.defs.transform import coprod_dbt_models, dbt_project
+from pipelines.defs.transform import CoprodDbtCli, coprod_dbt_models, dbt_project
 
 ALL_ASSETS = [
     survey_exports,
@@ -44,7 +43,7 @@ defs = dg.Definitions(
     sensors=[inbox_sensor],
     # dbt from this environment, whether or not the virtual environment is activated.
     resources={
-        "dbt": DbtCliResource(
+        "dbt": CoprodDbtCli(
             project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
         ),
         "warehouse_lock": warehouse_lock_resource,

@@ -28,6 +28,7 @@ class GateResult:
     passed: bool
     evaluated: int
     failures: list[dict] = field(default_factory=list)
+    documents: tuple = ()  # the GX identifiers of this validation and its suite, for Data Docs
 
 
 @cache
@@ -64,4 +65,15 @@ def run_gate(mart: str, parquet: Path, parameters: dict) -> GateResult:
                         ],
                     }
                 )
-    return GateResult(mart=mart, passed=outcome.success, evaluated=evaluated, failures=failures)
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    documents = (*outcome.run_results, ExpectationSuiteIdentifier(name=mart))
+    return GateResult(mart, outcome.success, evaluated, failures, documents)
+
+
+def update_data_docs(results: list[GateResult]) -> None:
+    """Render this run's validations into Data Docs, once for all gates (the checkpoints carry
+    no docs action: rebuilding the site's index after each gate cost seconds per run)."""
+    _context().build_data_docs(resource_identifiers=[d for r in results for d in r.documents])

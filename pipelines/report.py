@@ -211,9 +211,15 @@ def write_reports(marts_dir: Path, out_dir: Path) -> list[Path]:
     measures = pl.read_parquet(marts_dir / "mart_measures.parquet")
     changes = pl.read_parquet(marts_dir / "mart_measure_changes.parquet")
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Split once by organisation: filtering the whole marts per organisation would cost
+    # organisations x rows.
+    changes_by_org = changes.partition_by("organisation_id", as_dict=True)
     written = []
-    for organisation_id in sorted(measures["organisation_id"].unique().to_list()):
+    for (organisation_id,), own in sorted(
+        measures.partition_by("organisation_id", as_dict=True).items()
+    ):
+        own_changes = changes_by_org.get((organisation_id,), changes.clear())
         path = out_dir / f"{organisation_id}.html"
-        path.write_text(build_report(measures, changes, organisation_id), encoding="utf-8")
+        path.write_text(build_report(own, own_changes, organisation_id), encoding="utf-8")
         written.append(path)
     return written

@@ -81,8 +81,12 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
             con, settings, reference, registry, reprocess=frozenset(config.reprocess)
         )
         record_intake(con, input_fingerprint(settings, [o.file_sha256 for o in outcomes]))
+    # One event per file that changed (the run log is an event store, not a file listing);
+    # every file, unchanged ones included, is in the metadata table and data/logs/ingest.log.
     for outcome in outcomes:
-        context.log.info(describe(outcome))
+        if outcome.status != "unchanged":
+            context.log.info(describe(outcome))
+    context.log.info(f"{sum(o.status == 'unchanged' for o in outcomes)} file(s) unchanged.")
     append_to_log(settings.data_dir / "logs" / "ingest.log", outcomes, dt.datetime.now(dt.UTC))
     counts = {
         s: sum(o.status == s for o in outcomes)

@@ -16,7 +16,12 @@ from pipelines.publication import (
     stage_marts,
     staging_dir,
 )
-from pipelines.quality_gates import DATA_DOCS_INDEX, row_count_floor, run_gate
+from pipelines.quality_gates import (
+    DATA_DOCS_INDEX,
+    row_count_floor,
+    run_gate,
+    update_data_docs,
+)
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.report import write_reports
@@ -90,8 +95,9 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext):
     settings = load_settings()
     staging = staging_dir(settings.publications_dir)
     parameters = _gate_parameters()
-    for mart in PUBLISHED_MARTS:
-        result = run_gate(mart, staging / f"{mart}.parquet", parameters[mart])
+    results = [run_gate(m, staging / f"{m}.parquet", parameters[m]) for m in PUBLISHED_MARTS]
+    update_data_docs(results)
+    for mart, result in zip(PUBLISHED_MARTS, results, strict=True):
         yield dg.AssetCheckResult(
             asset_key=STAGED,
             check_name=f"gx_{mart}",
