@@ -58,6 +58,14 @@ class ReferenceData:
         """label_lookup(), computed once."""
         return self.label_lookup()
 
+    @cached_property
+    def labels_longest_first(self) -> dict[str, list[str]]:
+        """Each option set's label keys, longest first (for splitting joined multi-selects)."""
+        return {
+            set_id: sorted(group["label_key"].to_list(), key=len, reverse=True)
+            for (set_id,), group in self.labels.group_by("option_set_id")
+        }
+
     def label_lookup(self) -> pl.DataFrame:
         """Every accepted spelling of every option, normalised for matching.
 

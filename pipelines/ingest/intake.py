@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -211,18 +214,10 @@ def ingest_inbox(
         row["file_sha256"]: row
         for row in read_table(con, f"select * from {FILES_TABLE}").iter_rows(named=True)
     }
-    ctx = ReadContext(
-        reference,
-        registry,
-        settings.hash_key,
-        load_redaction_names(settings.redaction_names_file),
-        now,
-        con,
-    )
-    outcomes = []
     inbox = arrived_files(settings.inbox_dirs, known_hashes(con))
     remember_hashes(con, hashes_of(inbox))
-    batch = _Batch(con)
+    outcomes: list[FileOutcome | None] = []
+    to_read: list[tuple[int, _ReadTask]] = []
     for arrived in inbox:
         matches = registry.registrations_for(arrived.path.name)
         fingerprint = fingerprints.of(matches)
@@ -235,11 +230,78 @@ def ingest_inbox(
             outcomes.append(_unchanged(known))
             continue
         archived = archive(arrived, settings.archive_dir)
-        outcome, parsed = _read_one(arrived, archived, matches, ctx, settings, now, fingerprint)
-        batch.add(outcome, parsed, stored_before=arrived.sha256 in previous)
-        outcomes.append(outcome)
+        to_read.append((len(outcomes), _ReadTask(arrived, archived, matches, fingerprint)))
+        outcomes.append(None)
+    batch = _Batch(con)
+    ctx = _ReaderSetup(settings, reference, registry, now)
+    for (slot, task), (outcome, parsed) in zip(
+        to_read, ctx.read_all([t for _, t in to_read], con), strict=True
+    ):
+        batch.add(outcome, parsed, stored_before=task.arrived.sha256 in previous)
+        outcomes[slot] = outcome
     batch.flush()
     return outcomes
+
+
+@dataclass(frozen=True)
+class _ReadTask:
+    arrived: ArrivedFile
+    archived: Path
+    matches: list[ExportRegistration]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class _ReaderSetup:
+    """What reading needs, picklable, so files can be read in worker processes: the machine's
+    cores share the work when many files arrive (a national backfill), each worker with its own
+    in-memory DuckDB connection. A few files are read here, without a worker's start-up."""
+
+    settings: Settings
+    reference: ReferenceData
+    registry: Registry
+    now: dt.datetime
+
+    PARALLEL_FROM = 16  # files; below this a worker's start-up costs more than it saves
+
+    def context(self, con: duckdb.DuckDBPyConnection | None = None) -> ReadContext:
+        names = load_redaction_names(self.settings.redaction_names_file)
+        extra = {"con": con} if con is not None else {}
+        return ReadContext(
+            self.reference, self.registry, self.settings.hash_key, names, self.now, **extra
+        )
+
+    def read(self, task: _ReadTask, ctx: ReadContext) -> tuple[FileOutcome, ParsedExport | None]:
+        return _read_one(
+            task.arrived, task.archived, task.matches, ctx, self.settings, self.now,
+            task.fingerprint,
+        )  # fmt: skip
+
+    def read_all(self, tasks: list[_ReadTask], con: duckdb.DuckDBPyConnection):
+        workers = min(len(tasks) // self.PARALLEL_FROM, os.cpu_count() or 1)
+        if workers < 2:
+            ctx = self.context(con)
+            for task in tasks:
+                yield self.read(task, ctx)
+            return
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
+        with ProcessPoolExecutor(
+            workers, spawn, initializer=_start_worker, initargs=(self,)
+        ) as pool:
+            yield from pool.map(_read_in_worker, tasks, chunksize=8)
+
+
+_WORKER: tuple[_ReaderSetup, ReadContext] | None = None
+
+
+def _start_worker(setup: _ReaderSetup) -> None:
+    global _WORKER
+    _WORKER = (setup, setup.context())
+
+
+def _read_in_worker(task: _ReadTask) -> tuple[FileOutcome, ParsedExport | None]:
+    setup, ctx = _WORKER
+    return setup.read(task, ctx)
 
 
 def _unchanged(known: dict) -> FileOutcome:

@@ -27,8 +27,16 @@ _REDACTIONS: tuple[tuple[str, str], ...] = (
 def keyed_hash(
     con: duckdb.DuckDBPyConnection, values: pl.Series, key: bytes, scope: pl.Series
 ) -> pl.Series:
-    """HMAC-SHA256 of scope + ':' + value, computed column-wise in DuckDB (no Python loop), on
-    the run's connection (a connection per call would cost more than the hashing).
+    """HMAC-SHA256 of scope + ':' + value (see keyed_hashes)."""
+    return keyed_hashes(con, [values], key, scope)[0]
+
+
+def keyed_hashes(
+    con: duckdb.DuckDBPyConnection, columns: list[pl.Series], key: bytes, scope: pl.Series
+) -> list[pl.Series]:
+    """HMAC-SHA256 of scope + ':' + value for every value of every column, computed column-wise
+    in DuckDB (no Python loop) on the run's connection, in one query (a connection or a query
+    per column would cost more than the hashing).
 
     The scope (the organisation) stops the same id in two organisations' tools colliding.
     Nulls stay null.
@@ -37,21 +45,23 @@ def keyed_hash(
     block = block.ljust(64, b"\0")
     inner = bytes(b ^ 0x36 for b in block)
     outer = bytes(b ^ 0x5C for b in block)
-    frame = pl.DataFrame({"scope": scope, "value": values})
+    frame = pl.DataFrame({"scope": scope, **{f"v{i}": c for i, c in enumerate(columns)}})
+    hashed = ", ".join(
+        f"""case when v{i} is null or v{i} = '' then null else
+            sha256($outer::blob || unhex(sha256($inner::blob || encode(scope || ':' || v{i}))))
+        end as h{i}"""
+        for i in range(len(columns))
+    )
     con.register("_to_hash", frame.to_arrow())
     try:
         result = con.sql(
-            """
-            select case when value is null or value = '' then null else
-                sha256($outer::blob || unhex(sha256($inner::blob || encode(scope || ':' || value))))
-            end as hashed
-            from _to_hash
-            """,
-            params={"outer": outer, "inner": inner},
+            f"select {hashed} from _to_hash", params={"outer": outer, "inner": inner}
         ).to_arrow_table()
     finally:
         con.unregister("_to_hash")
-    return pl.Series(values.name, result.column("hashed"), dtype=pl.String)
+    return [
+        pl.Series(c.name, result.column(f"h{i}"), dtype=pl.String) for i, c in enumerate(columns)
+    ]
 
 
 def load_redaction_names(path: Path) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ import polars as pl
 from pipelines.ingest.dates import parse_submitted_at
 from pipelines.ingest.errors import UnreadableExport
 from pipelines.ingest.grid import Grid, load_grid
-from pipelines.ingest.privacy import keyed_hash, redact
+from pipelines.ingest.privacy import keyed_hashes, redact
 from pipelines.ingest.survey_tools import SurveyTool, check_tool, recognise_tool
 from pipelines.reference import ReferenceData, normalise_label
 from pipelines.registry import ExportRegistration, Registry
@@ -281,9 +281,12 @@ def _responses(
         .sort("row_number")
     )
     scope = pl.Series([org] * frame.height, dtype=pl.String)
+    response_key, respondent_key = keyed_hashes(
+        ctx.con, [frame["source_id"], frame["respondent_ref"]], ctx.hash_key, scope
+    )
     frame = frame.with_columns(
-        response_key=keyed_hash(ctx.con, frame["source_id"], ctx.hash_key, scope),
-        respondent_key=keyed_hash(ctx.con, frame["respondent_ref"], ctx.hash_key, scope),
+        response_key=response_key,
+        respondent_key=respondent_key,
         is_repeat_id=pl.col("source_id").is_duplicated() & ~pl.col("source_id").is_first_distinct(),
     )
     reason = (
@@ -410,7 +413,9 @@ def _answers(
         .otherwise(normalise_label(pl.col("value")))
     )
     if tool.multi_separator:
-        coded = _split_joined_options(coded, joined_multi, tool.multi_separator, labels)
+        coded = _split_joined_options(
+            coded, joined_multi, tool.multi_separator, ctx.reference.labels_longest_first
+        )
     coded = coded.join(labels, on=["option_set_id", "label_key"], how="left")
     unknown = coded.filter(pl.col("option_code").is_null()).select(
         "row_number",
@@ -442,7 +447,7 @@ def _answers(
 
 
 def _split_joined_options(
-    coded: pl.DataFrame, is_joined: pl.Expr, separator: str, labels: pl.DataFrame
+    coded: pl.DataFrame, is_joined: pl.Expr, separator: str, known: dict[str, list[str]]
 ) -> pl.DataFrame:
     """Split "Time, Cost" into options, resolving labels that themselves contain the separator.
 
@@ -451,10 +456,6 @@ def _split_joined_options(
     joined = coded.filter(is_joined)
     if joined.is_empty():
         return coded
-    known = {
-        set_id: sorted(group["label_key"].to_list(), key=len, reverse=True)
-        for (set_id,), group in labels.group_by("option_set_id")
-    }
     distinct = joined.select("option_set_id", "label_key").unique()
     pieces = [
         {"option_set_id": s, "label_key": v, "piece": p}
