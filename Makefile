@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
+# Parsed with the warehouse `make run` uses, so its first dbt build parses only what changed.
 $(MANIFEST): $(STAMP) $(DBT_FILES)
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	cd dbt_project && COPROD_WAREHOUSE=$${COPROD_WAREHOUSE:-$(abspath data/warehouse.duckdb)} ../$(BIN)/dbt parse --quiet --profiles-dir .
 
 setup: $(STAMP) $(MANIFEST)
 

@@ -67,6 +67,9 @@ def ensure_dbt_manifest() -> None:
             str(DBT_PROJECT_DIR),
         ],
         check=True,
+        # The warehouse the runs will use: dbt's profile names it, and a parse made with the
+        # same profile lets the first build skip parsing what did not change.
+        env={**os.environ, "COPROD_WAREHOUSE": str(load_settings().warehouse)},
     )
 
 

@@ -6,6 +6,7 @@ import json
 import dagster as dg
 
 from pipelines.defs.jobs import full_run_job
+from pipelines.file_state import KnownHash
 from pipelines.ingest.archive import arrived_files
 from pipelines.settings import load_settings
 
@@ -26,12 +27,20 @@ nightly_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def inbox_sensor(context: dg.SensorEvaluationContext):
-    seen = set(json.loads(context.cursor)) if context.cursor else set()
-    arrived = arrived_files(load_settings().inbox_dirs)
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    if isinstance(cursor, list):  # the cursor's earlier form: the shas seen
+        cursor = {"seen": cursor}
+    seen = set(cursor.get("seen", []))
+    # Files whose size and time are unchanged since the last tick are not read again.
+    known = {path: KnownHash(*entry) for path, entry in cursor.get("stat", {}).items()}
+    arrived = arrived_files(load_settings().inbox_dirs, known)
+    stat = {str(a.path): [a.size, a.mtime_ns, a.sha256] for a in arrived}
     new = [a for a in arrived if a.sha256 not in seen]
     if not new:
+        context.update_cursor(json.dumps({"seen": sorted(seen), "stat": stat}))
         return dg.SkipReason(f"No new export among {len(arrived)} file(s) in the inbox.")
-    context.update_cursor(json.dumps(sorted(seen | {a.sha256 for a in new})))
+    seen |= {a.sha256 for a in new}
+    context.update_cursor(json.dumps({"seen": sorted(seen), "stat": stat}))
     shas = "".join(sorted(a.sha256 for a in new))
     return dg.RunRequest(
         run_key=hashlib.sha256(shas.encode()).hexdigest()[:16],
