@@ -40,8 +40,9 @@ docs: setup
 	cd dbt_project && ../$(BIN)/dbt docs generate --quiet --profiles-dir . --static
 	@echo "dbt docs: dbt_project/target/static_index.html (one self-contained page)"
 
+# make bench BENCH_ARGS="--sizes 100k 1M 10M" adds the opt-in 10M run (about half an hour)
 bench: setup
-	$(PYTHON) bench/run_bench.py
+	$(PYTHON) bench/run_bench.py $(BENCH_ARGS)
 
 samples: setup
 	$(PYTHON) -m pipelines.sample_exports

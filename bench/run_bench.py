@@ -1,9 +1,9 @@
 """Benchmark: the whole pipeline (`coprod run`) on a national-shaped workload, side by side with
 one plain DuckDB statement computing the same cells from the same files (bench/reference.sql).
 
-    python bench/run_bench.py                # F, 100k (599 small files), 1M, add 5,000, no-op
-    python bench/run_bench.py --quick        # F and 100k only
-    python bench/run_bench.py --ten-million  # also 10M responses in 6,000 files (opt-in)
+    python bench/run_bench.py                    # F, 100k (599 small files), 1M, add 5,000, no-op
+    python bench/run_bench.py --sizes 100k       # F and 100k only (add 5,000 to it)
+    python bench/run_bench.py --sizes 100k 1M 10M  # also 10M responses in 6,000 files (opt-in)
 
 Each figure is a fresh `coprod run` in its own process, timed by wall clock, with the peak
 resident memory of that process and all its children together (dbt runs in its own process),
@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from national_workload import export_frame, qualtrics_csv, write_workload  # noqa: E402
 
 REFERENCE_SQL = Path(__file__).with_name("reference.sql")
+# responses, organisations, files per organisation and wave (three waves)
+SIZES = {
+    "100k": (100_000, 200, 1),
+    "1M": (1_000_000, 200, 1),
+    "10M": (10_000_000, 1000, 2),
+}
 
 
 class PeakMemory:
@@ -185,8 +192,9 @@ def scenario(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="F and 100k only")
-    parser.add_argument("--ten-million", action="store_true", help="also 10M in 6,000 files")
+    parser.add_argument(
+        "--sizes", nargs="+", choices=list(SIZES), default=["100k", "1M"], help="fresh runs"
+    )
     args = parser.parse_args()
     figures: dict[str, dict] = {}
 
@@ -204,12 +212,8 @@ def main() -> None:
         record("F_one_new_export_empty_history", f)
         record("nothing_new", first.nothing_new())
 
-        sizes = [("100k", 100_000, 200, 1)]
-        if not args.quick:
-            sizes.append(("1M", 1_000_000, 200, 1))
-        if args.ten_million:
-            sizes.append(("10M", 10_000_000, 1000, 2))
-        for name, responses, organisations, per_partition in sizes:
+        for name in args.sizes:
+            responses, organisations, per_partition = SIZES[name]
             workspace, workload = scenario(folder, name, responses, organisations, per_partition)
             ref = reference(workspace.root / "inbox")
             run = workspace.run()
@@ -222,12 +226,10 @@ def main() -> None:
                 marginal_seconds=round(run.seconds - f.seconds, 2),
                 marginal_to_3x_reference=round((run.seconds - f.seconds) / (3 * ref.seconds), 2),
             )
-            if name == "1M" or (args.quick and name == "100k"):
+            if name == args.sizes[-1] or name == "1M":  # the largest history, and 1M
                 add_export(workspace, 5_000)
                 record(f"add_5000_to_{name}", workspace.run())
                 record(f"nothing_new_{name}", workspace.nothing_new())
-            import shutil
-
             shutil.rmtree(workspace.root)  # keep the disk free for the next size
 
     report = {"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **figures}

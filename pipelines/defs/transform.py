@@ -102,9 +102,10 @@ def coprod_dbt_models(
     # dbt runs in its own process: tell it which warehouse this run writes (the profile reads
     # COPROD_WAREHOUSE), so tests and deployments with their own data folder stay apart.
     os.environ["COPROD_WAREHOUSE"] = str(settings.warehouse)
+    project = model_fingerprint()
     with connect(settings.warehouse) as con:
         ensure_file_state(con)
-        full_refresh = built_model_fingerprint(con) != model_fingerprint()
+        full_refresh = built_model_fingerprint(con) != project
         if full_refresh:  # every partition is rebuilt, so every one is listed (and tested)
             forget_modelled(con)
         partitions = scalar(con, f"select count(*) from {PARTITIONS_TO_BUILD}")
@@ -120,9 +121,11 @@ def coprod_dbt_models(
         target_path=settings.data_dir / ".dbt_target",
     )
     events = list(invocation.stream())
-    if invocation.is_successful():
+    # Only a build of every model brings every partition up to date; a subset chosen in the UI
+    # leaves the partitions listed for the next full run.
+    if invocation.is_successful() and not context.is_subset:
         with connect(settings.warehouse) as con:
-            mark_modelled(con, model_fingerprint())
+            mark_modelled(con, project)
     # Row counts are read after dbt has let go of the warehouse (DuckDB has a single writer).
     relations = {}
     for node in invocation.manifest["nodes"].values():

@@ -15,6 +15,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -288,7 +289,15 @@ class _ReaderSetup:
         with ProcessPoolExecutor(
             workers, spawn, initializer=_start_worker, initargs=(self,)
         ) as pool:
-            yield from pool.map(_read_in_worker, tasks, chunksize=8)
+            # A bounded window of files in flight, handed back in order: memory follows the
+            # window, however many files arrived, even when writing is slower than reading.
+            window: deque = deque()
+            for task in tasks:
+                window.append(pool.submit(_read_in_worker, task))
+                if len(window) >= 4 * workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
 
 
 _WORKER: tuple[_ReaderSetup, ReadContext] | None = None
