@@ -10,6 +10,8 @@ waves whose wording is not comparable with the baseline drawn hollow.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -207,19 +209,62 @@ def build_report(measures: pl.DataFrame, changes: pl.DataFrame, organisation_id:
     )
 
 
-def write_reports(marts_dir: Path, out_dir: Path) -> list[Path]:
+# Changes with this file's code, so that a report is never reused across a change in how
+# reports are drawn.
+REPORT_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+REPORT_CODE_FILE = ".report_code"
+
+
+@dataclass(frozen=True)
+class WrittenReports:
+    paths: list[Path]
+    reused: int  # organisations whose rows did not change: their page copied, not redrawn
+
+
+def write_reports(
+    marts_dir: Path, out_dir: Path, previous_dir: Path | None = None
+) -> WrittenReports:
+    """One page per organisation. An organisation whose mart rows are exactly those of the
+    previous publication (`previous_dir`), drawn by the same code, keeps its page as it was:
+    a run redraws only the organisations whose data changed."""
     measures = pl.read_parquet(marts_dir / "mart_measures.parquet")
     changes = pl.read_parquet(marts_dir / "mart_measure_changes.parquet")
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = _previous_rows(previous_dir)
     # Split once by organisation: filtering the whole marts per organisation would cost
     # organisations x rows.
     changes_by_org = changes.partition_by("organisation_id", as_dict=True)
-    written = []
+    paths, reused = [], 0
     for (organisation_id,), own in sorted(
         measures.partition_by("organisation_id", as_dict=True).items()
     ):
         own_changes = changes_by_org.get((organisation_id,), changes.clear())
         path = out_dir / f"{organisation_id}.html"
-        path.write_text(build_report(own, own_changes, organisation_id), encoding="utf-8")
-        written.append(path)
-    return written
+        before = previous.get(organisation_id)
+        if before and before[0].equals(own) and before[1].equals(own_changes):
+            path.write_bytes(before[2].read_bytes())
+            reused += 1
+        else:
+            path.write_text(build_report(own, own_changes, organisation_id), encoding="utf-8")
+        paths.append(path)
+    (out_dir / REPORT_CODE_FILE).write_text(REPORT_CODE)
+    return WrittenReports(paths, reused)
+
+
+def _previous_rows(previous_dir: Path | None) -> dict[str, tuple[pl.DataFrame, pl.DataFrame, Path]]:
+    """Per organisation: its rows of the previous publication's marts and its page there."""
+    if previous_dir is None:
+        return {}
+    code = previous_dir / "reports" / REPORT_CODE_FILE
+    if not code.exists() or code.read_text() != REPORT_CODE:
+        return {}
+    measures = pl.read_parquet(previous_dir / "mart_measures.parquet")
+    changes = pl.read_parquet(previous_dir / "mart_measure_changes.parquet")
+    changes_by_org = changes.partition_by("organisation_id", as_dict=True)
+    previous = {}
+    for (organisation_id,), own in measures.partition_by("organisation_id", as_dict=True).items():
+        page = previous_dir / "reports" / f"{organisation_id}.html"
+        if page.exists():
+            own_changes = changes_by_org.get((organisation_id,), changes.clear())
+            previous[organisation_id] = (own, own_changes, page)
+    return previous

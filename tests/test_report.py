@@ -8,7 +8,7 @@ import re
 import polars as pl
 import pytest
 
-from pipelines.report import build_report
+from pipelines.report import build_report, write_reports
 
 
 def cells(**overrides) -> dict:
@@ -167,3 +167,30 @@ def test_a_change_with_no_variance_has_no_p_value(marts):
     )
     html = build_report(pl.concat([measures, pl.DataFrame(none_ever)]), changes, "org")
     assert "2025: 0.0% (0.0 to 8.8), n = 40; +0.0 points from baseline</title>" in html
+
+
+def test_an_organisation_whose_rows_did_not_change_keeps_its_page(marts, tmp_path):
+    measures, changes = marts
+    previous = tmp_path / "previous"
+    (previous / "reports").mkdir(parents=True)
+    measures.write_parquet(previous / "mart_measures.parquet")
+    changes.write_parquet(previous / "mart_measure_changes.parquet")
+    first = write_reports(previous, previous / "reports")
+    assert (first.reused, [p.name for p in first.paths]) == (0, ["org.html"])
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    measures.write_parquet(staged / "mart_measures.parquet")
+    changes.write_parquet(staged / "mart_measure_changes.parquet")
+    again = write_reports(staged, staged / "reports", previous)
+    assert again.reused == 1
+    assert again.paths[0].read_bytes() == first.paths[0].read_bytes()
+
+    # One published figure changes: the page is drawn again and shows it.
+    revised = measures.with_columns(
+        pl.when(pl.col("wave") == 2025).then(pl.col("n") + 1).otherwise(pl.col("n")).alias("n")
+    )
+    revised.write_parquet(staged / "mart_measures.parquet")
+    redrawn = write_reports(staged, staged / "reports", previous)
+    assert redrawn.reused == 0
+    assert "n = 41" in redrawn.paths[0].read_text()

@@ -131,11 +131,13 @@ REPORTS = dg.AssetKey(["publish", "organisation_reports"])
 def organisation_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     staging = staging_dir(settings.publications_dir)
-    written = write_reports(staging, staging / "reports")
+    previous = settings.marts_dir if (settings.marts_dir / "manifest.json").exists() else None
+    written = write_reports(staging, staging / "reports", previous)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(written),
-            "reports": dg.MetadataValue.json([p.name for p in written]),
+            "dagster/row_count": len(written.paths),
+            "reports": dg.MetadataValue.json([p.name for p in written.paths]),
+            "reports_unchanged_reused": written.reused,
         }
     )
 
