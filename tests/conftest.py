@@ -112,7 +112,7 @@ def copy_dbt_project(folder: Path) -> Path:
     return project
 
 
-def run_with_project(project: Path) -> None:
+def run_with_project(project: Path, expected_exit: int = 0) -> subprocess.CompletedProcess:
     """`coprod run` in a fresh process against an edited copy of the dbt project (the project
     folder is part of the code location, read once at import)."""
     run = subprocess.run(
@@ -122,7 +122,8 @@ def run_with_project(project: Path) -> None:
         env={**os.environ, "COPROD_DBT_PROJECT_DIR": str(project)},
         timeout=600,
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == expected_exit, run.stdout[-3000:] + run.stderr[-3000:]
+    return run
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ import subprocess
 import sys
 import time
 
+import dagster as dg
+
 from tests.builders import answers, export, organisation, people, template_csv
+from tests.conftest import copy_dbt_project, run_with_project
 
 
 def coprod_run() -> subprocess.Popen:
@@ -139,3 +142,27 @@ def test_a_file_landing_during_a_run_is_not_mistaken_for_seen(workspace, monkeyp
     assert "Nothing new" not in capsys.readouterr().out
     second = consistent(workspace)
     assert [f["file_name"] for f in second["source_files"]] == ["late_2024.csv", "late_2025.csv"]
+
+
+def test_a_failing_dbt_test_fails_the_run_once_without_retries(workspace, tmp_path):
+    """A dbt failure is the same on every try (a broken rule, wrong SQL, memory): the run stops
+    at once, exit 1, says which test failed, and publishes nothing."""
+    workspace.register([organisation("dbt_org", ["main"])], [export("d.csv", "dbt_org", 2024)])
+    workspace.drop("d.csv", survey(2024, yes=12))
+    project = copy_dbt_project(tmp_path)
+    (project / "tests" / "assert_this_rule_always_fails.sql").write_text(
+        "select 1 as broken_rule from {{ ref('mart_measures') }} limit 1\n"
+    )
+    run = run_with_project(project, expected_exit=1)
+    assert "assert_this_rule_always_fails" in run.stdout + run.stderr
+    assert not (workspace.marts / "manifest.json").exists()
+    with dg.DagsterInstance.get() as instance:
+        (record,) = instance.get_runs(limit=1)
+        starts = [
+            e
+            for e in instance.all_logs(record.run_id)
+            if e.dagster_event
+            and e.dagster_event.event_type_value == "STEP_START"
+            and e.step_key == "coprod_dbt_models"
+        ]
+    assert len(starts) == 1  # tried once, not three times

@@ -119,11 +119,13 @@ def coprod_dbt_models(
         ["build", *(["--full-refresh"] if full_refresh else [])],
         context=context,
         target_path=settings.data_dir / ".dbt_target",
+        raise_on_error=False,
     )
     events = list(invocation.stream())
+    error = invocation.get_error()
     # Only a build of every model brings every partition up to date; a subset chosen in the UI
     # leaves the partitions listed for the next full run.
-    if invocation.is_successful() and not context.is_subset:
+    if error is None and not context.is_subset:
         with connect(settings.warehouse) as con:
             mark_modelled(con, project)
     # Row counts are read after dbt has let go of the warehouse (DuckDB has a single writer).
@@ -139,3 +141,7 @@ def coprod_dbt_models(
         if unique_id in counts:
             event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
         yield event
+    if error is not None:
+        # A failed model or test fails the same way when tried again (wrong SQL, a broken rule,
+        # memory): no retry. What did build, and which checks failed, is recorded above.
+        raise dg.Failure(description=str(error), allow_retries=False)
