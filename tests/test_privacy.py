@@ -8,32 +8,41 @@ import hmac
 import duckdb
 import polars as pl
 
-from pipelines.ingest.privacy import keyed_hash, redact
+from pipelines.ingest.privacy import keyed_hashes, redact
+
+
+def keyed_hash(values: pl.Series, key: bytes, scope: pl.Series) -> pl.Series:
+    return keyed_hashes(duckdb.connect(), [values], key, scope)[0]
 
 
 def test_keyed_hash_is_hmac_sha256_of_scope_and_value():
     values = pl.Series("id", ["R_1", "é-2", None, ""])
     scope = pl.Series(["org_a"] * 4)
-    hashed = keyed_hash(duckdb.connect(), values, b"secret", scope).to_list()
+    hashed = keyed_hash(values, b"secret", scope).to_list()
     assert hashed[0] == hmac.new(b"secret", b"org_a:R_1", hashlib.sha256).hexdigest()
     assert hashed[1] == hmac.new(b"secret", "org_a:é-2".encode(), hashlib.sha256).hexdigest()
     assert hashed[2:] == [None, None]
 
 
+def test_several_columns_are_hashed_alike_in_one_query():
+    ids, refs = pl.Series("id", ["R_1", None]), pl.Series("ref", ["P-9", "P-9"])
+    scope = pl.Series(["org_a", "org_a"])
+    hashed_ids, hashed_refs = keyed_hashes(duckdb.connect(), [ids, refs], b"secret", scope)
+    assert hashed_ids.to_list() == [keyed_hash(ids, b"secret", scope)[0], None]
+    assert (
+        hashed_refs.to_list() == [hmac.new(b"secret", b"org_a:P-9", hashlib.sha256).hexdigest()] * 2
+    )
+
+
 def test_the_same_id_in_two_organisations_gets_two_keys():
     values = pl.Series("id", ["R_1", "R_1"])
-    hashed = keyed_hash(
-        duckdb.connect(), values, b"secret", pl.Series(["org_a", "org_b"])
-    ).to_list()
+    hashed = keyed_hash(values, b"secret", pl.Series(["org_a", "org_b"])).to_list()
     assert hashed[0] != hashed[1]
 
 
 def test_a_different_key_gives_unlinkable_pseudonyms():
     values, scope = pl.Series("id", ["R_1"]), pl.Series(["org_a"])
-    assert (
-        keyed_hash(duckdb.connect(), values, b"one", scope)[0]
-        != keyed_hash(duckdb.connect(), values, b"two", scope)[0]
-    )
+    assert keyed_hash(values, b"one", scope)[0] != keyed_hash(values, b"two", scope)[0]
 
 
 def test_redaction_removes_contact_details_postcodes_and_listed_names():

@@ -24,13 +24,6 @@ _REDACTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def keyed_hash(
-    con: duckdb.DuckDBPyConnection, values: pl.Series, key: bytes, scope: pl.Series
-) -> pl.Series:
-    """HMAC-SHA256 of scope + ':' + value (see keyed_hashes)."""
-    return keyed_hashes(con, [values], key, scope)[0]
-
-
 def keyed_hashes(
     con: duckdb.DuckDBPyConnection, columns: list[pl.Series], key: bytes, scope: pl.Series
 ) -> list[pl.Series]:
