@@ -97,3 +97,18 @@ def test_many_files_read_by_worker_processes_give_the_same_rows(sample_workspace
     in_workers = read_into("parallel.duckdb")
     assert in_workers == one_by_one
     assert len(one_by_one["ingest.responses"]) == 1515
+
+
+def test_the_same_bytes_under_two_names_in_one_run_are_read_once(workspace):
+    workspace.register(
+        [organisation("in_org", ["main"])],
+        [export("a.csv", "in_org", 2024), export("copy_of_a.csv", "in_org", 2024)],
+    )
+    workspace.drop("a.csv", survey(4))
+    workspace.drop("copy_of_a.csv", survey(4))
+    statuses, current, outcomes = ingest()
+    assert statuses == {"a.csv": "ingested", "copy_of_a.csv": "unchanged"}
+    assert outcomes[1].reason == "same content as a.csv, read once in this run"
+    assert len(current) == 1
+    with connect(load_settings().warehouse) as con:
+        assert con.sql("select count(*) from ingest.responses").fetchall() == [(10,)]

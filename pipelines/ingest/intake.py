@@ -195,7 +195,8 @@ class _Batch:
         except Exception:
             con.execute("rollback")
             raise
-        self.__init__(con)
+        self.outcomes, self.replaced, self.rows = [], [], 0
+        self.frames = {t: [] for t in PER_FILE_TABLES}
 
 
 def ingest_inbox(
@@ -219,10 +220,14 @@ def ingest_inbox(
     remember_hashes(con, hashes_of(inbox))
     outcomes: list[FileOutcome | None] = []
     to_read: list[tuple[int, _ReadTask]] = []
+    queued: dict[str, str] = {}  # sha256 -> the name it is read under in this run
     for arrived in inbox:
         matches = registry.registrations_for(arrived.path.name)
         fingerprint = fingerprints.of(matches)
         known = previous.get(arrived.sha256)
+        if arrived.sha256 in queued:  # the same bytes under a second name: read them once
+            outcomes.append(_same_content(arrived, queued[arrived.sha256], now))
+            continue
         if (
             known
             and known["read_fingerprint"] == fingerprint
@@ -231,12 +236,13 @@ def ingest_inbox(
             outcomes.append(_unchanged(known))
             continue
         archived = archive(arrived, settings.archive_dir)
+        queued[arrived.sha256] = arrived.path.name
         to_read.append((len(outcomes), _ReadTask(arrived, archived, matches, fingerprint)))
         outcomes.append(None)
     batch = _Batch(con)
-    ctx = _ReaderSetup(settings, reference, registry, now)
+    reader = _ReaderSetup(settings, reference, registry, now)
     for (slot, task), (outcome, parsed) in zip(
-        to_read, ctx.read_all([t for _, t in to_read], con), strict=True
+        to_read, reader.read_all([t for _, t in to_read], con), strict=True
     ):
         batch.add(outcome, parsed, stored_before=task.arrived.sha256 in previous)
         outcomes[slot] = outcome
@@ -311,6 +317,19 @@ def _start_worker(setup: _ReaderSetup) -> None:
 def _read_in_worker(task: _ReadTask) -> tuple[FileOutcome, ParsedExport | None]:
     setup, ctx = _WORKER
     return setup.read(task, ctx)
+
+
+def _same_content(arrived: ArrivedFile, first_name: str, now: dt.datetime) -> FileOutcome:
+    return FileOutcome(
+        file_sha256=arrived.sha256,
+        file_name=arrived.path.name,
+        inbox_path=str(arrived.path),
+        archived_path="",
+        size_bytes=arrived.size,
+        seen_at=now,
+        status="unchanged",
+        reason=f"same content as {first_name}, read once in this run",
+    )
 
 
 def _unchanged(known: dict) -> FileOutcome:
