@@ -16,6 +16,9 @@ and publication alike.
   validated.partitions_to_build
                            the (organisation, wave) partitions whose current files differ from
                            the modelled ones: all that the incremental dbt models recompute
+  validated.build_batch, validated.partitions_in_build
+                           what the running dbt build recomputes: every partition to build, or
+                           one batch of them when they hold too many responses for one build
 
 The one rule for the current version of a file (the `ingest.current_files` view): among the
 versions of a file name that were ingested, the newest seen; ties by sha256.
@@ -30,6 +33,7 @@ import polars as pl
 
 CURRENT_FILES = "ingest.current_files"
 PARTITIONS_TO_BUILD = "validated.partitions_to_build"
+BUILD_BATCH = "validated.build_batch"
 
 _TABLES = """
 create schema if not exists ingest;
@@ -65,6 +69,7 @@ create table if not exists validated.validation_rejects (
 create table if not exists validated.modelled_files (
     file_sha256 varchar, read_fingerprint varchar, organisation_id varchar, wave integer);
 create table if not exists validated.model_state (model_fingerprint varchar);
+create table if not exists validated.build_batch (organisation_id varchar, wave integer);
 """
 
 _VIEWS = f"""
@@ -110,6 +115,12 @@ changed as (
     union all
     (select * from validated.modelled_files except select * from current_files))
 select distinct organisation_id, wave from changed;
+
+create or replace view validated.partitions_in_build as
+select organisation_id, wave from {BUILD_BATCH}
+union all
+select organisation_id, wave from {PARTITIONS_TO_BUILD}
+where not exists (select 1 from {BUILD_BATCH});
 """
 
 
@@ -203,6 +214,39 @@ def mark_modelled(con: duckdb.DuckDBPyConnection, model_fingerprint: str) -> Non
         select file_sha256, read_fingerprint, organisation_id, wave from {CURRENT_FILES}""")
     con.execute("delete from validated.model_state")
     con.execute("insert into validated.model_state values (?)", [model_fingerprint])
+    con.execute("commit")
+
+
+def plan_build_batches(
+    con: duckdb.DuckDBPyConnection, max_responses: int
+) -> list[list[tuple[str, int]]]:
+    """The partitions to build, in batches of about `max_responses` current responses each (a
+    partition is never split; one larger than the limit is a batch of its own), so that the
+    memory of a build follows the batch, not the history. Partitions whose files all left hold
+    no responses and go with the first batch."""
+    rows = con.execute(f"""
+        select p.organisation_id, p.wave, coalesce(sum(f.responses_accepted), 0) as responses
+        from {PARTITIONS_TO_BUILD} p
+        left join {CURRENT_FILES} f using (organisation_id, wave)
+        group by all
+        order by responses, organisation_id, wave""").fetchall()
+    batches: list[list[tuple[str, int]]] = [[]]
+    in_batch = 0
+    for organisation_id, wave, responses in rows:
+        if batches[-1] and in_batch + responses > max_responses:
+            batches.append([])
+            in_batch = 0
+        batches[-1].append((organisation_id, wave))
+        in_batch += responses
+    return batches
+
+
+def set_build_batch(con: duckdb.DuckDBPyConnection, partitions: list[tuple[str, int]]) -> None:
+    """Limit the next dbt build to these partitions; an empty list lifts the limit."""
+    con.execute("begin transaction")
+    con.execute(f"delete from {BUILD_BATCH}")
+    if partitions:
+        con.executemany(f"insert into {BUILD_BATCH} values (?, ?)", partitions)
     con.execute("commit")
 
 

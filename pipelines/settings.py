@@ -41,6 +41,9 @@ class Settings:
     quarantine_dir: Path
     redaction_names_file: Path
     max_rejected_share: float
+    # A dbt build recomputing partitions holding more current responses than this is split into
+    # batches of about this many, so its memory follows the batch and not the history.
+    dbt_batch_responses: int
 
     @property
     def hash_key(self) -> bytes:
@@ -70,4 +73,5 @@ def load_settings() -> Settings:
         quarantine_dir=_path("COPROD_QUARANTINE_DIR", data_dir / "quarantine"),
         redaction_names_file=_path("COPROD_REDACTION_NAMES", data_dir / "redaction_names.txt"),
         max_rejected_share=float(os.environ.get("COPROD_MAX_REJECTED_SHARE", "0.5")),
+        dbt_batch_responses=int(os.environ.get("COPROD_DBT_BATCH_RESPONSES", "1500000")),
     )

@@ -109,3 +109,26 @@ def test_only_what_arrived_is_read_and_recomputed(workspace, tmp_path):
         ("inc_b", 2024, 6, 20),
         ("inc_b", 2025, 4, 20),
     ]
+
+
+def test_a_build_too_large_for_one_go_is_built_in_batches(workspace, monkeypatch):
+    # 20 current responses a partition and batches of at most 20: one partition per dbt build.
+    monkeypatch.setenv("COPROD_DBT_BATCH_RESPONSES", "20")
+    workspace.register(ORGANISATIONS, [export(f"{o}_{w}.csv", o, w) for o, w in YES])
+    for (org, wave), yes in YES.items():
+        workspace.drop(f"{org}_{wave}.csv", survey(f"{org}{wave}", wave, yes))
+    assert workspace.run().success
+
+    builds = workspace.query(
+        "select organisation_id, wave, count(distinct computed_at) as builds, min(computed_at) "
+        "from intermediate.int_measure_cells group by all order by 4"
+    ).rows()
+    assert [row[2] for row in builds] == [1, 1, 1, 1]  # each partition built once ...
+    assert len({row[3] for row in builds}) == 4  # ... by a build of its own
+    assert workspace.query("select count(*) from validated.build_batch").item() == 0
+    for (org, wave), yes in YES.items():  # the same figures as one build
+        assert aware(workspace, org, wave) == (20, yes, yes * 5.0)
+    families = workspace.query(
+        "select count(distinct organisation_id || wave) from intermediate.int_suppression_families"
+    ).item()
+    assert families == 4

@@ -1,15 +1,15 @@
-{#- Tests whose `where` is the word partitions_to_build check only the rows of the (organisation,
-    wave) partitions this run rebuilds (validated.partitions_to_build, see
+{#- Tests whose `where` is the word partitions_in_build check only the rows of the (organisation,
+    wave) partitions the running build recomputes (validated.partitions_in_build, see
     pipelines/file_state.py); the others were checked when they were built and have not changed
-    since. A full refresh lists every partition. Any other `where` works as dbt's own. -#}
+    since. A full refresh lists every partition, in batches when there are many. Any other `where` works as dbt's own. -#}
 {% macro get_where_subquery(relation) -%}
-    {%- if config.get('where') == 'partitions_to_build' -%}
+    {%- if config.get('where') == 'partitions_in_build' -%}
         {%- set filtered -%}
             (select * from {{ relation }} as tested
              where exists (
-                select 1 from validated.partitions_to_build as partitions_to_build
-                where partitions_to_build.organisation_id = tested.organisation_id
-                    and partitions_to_build.wave = tested.wave)) dbt_subquery
+                select 1 from validated.partitions_in_build as partitions_in_build
+                where partitions_in_build.organisation_id = tested.organisation_id
+                    and partitions_in_build.wave = tested.wave)) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}

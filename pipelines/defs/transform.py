@@ -17,11 +17,12 @@ from packaging import version
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.jobs import TRANSIENT_RETRY
 from pipelines.file_state import (
-    PARTITIONS_TO_BUILD,
     built_model_fingerprint,
     ensure_file_state,
     forget_modelled,
     mark_modelled,
+    plan_build_batches,
+    set_build_batch,
 )
 from pipelines.settings import DBT_PROJECT_DIR, load_settings
 from pipelines.warehouse import connect, scalar
@@ -87,6 +88,45 @@ def _row_counts(relations: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+def _build_partitions_in_batches(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    batches: list[list[tuple[str, int]]],
+    full_refresh: bool,
+    target_path: Path,
+    warehouse: Path,
+) -> None:
+    """Build the partitioned models (and what they read) for every batch but the last, which
+    the asset's own build covers with the marts. Each batch's tests check its partitions; a
+    failure stops the run here, before anything downstream is built."""
+    for number, batch in enumerate(batches, start=1):
+        with connect(warehouse) as con:
+            set_build_batch(con, batch)
+        selection = "path:models/intermediate/partitioned"
+        first = number == 1
+        invocation = dbt.cli(
+            [
+                "build",
+                "--select",
+                f"+{selection}" if first else selection,
+                *(["--full-refresh"] if first and full_refresh else []),
+            ],
+            manifest=dbt_project.manifest_path,
+            dagster_dbt_translator=CoprodDbtTranslator(),
+            target_path=target_path,
+            raise_on_error=False,
+        )
+        invocation.wait()
+        error = invocation.get_error()
+        if error is not None:
+            raise dg.Failure(
+                description=f"dbt build of partition batch {number}: {error}", allow_retries=False
+            )
+        context.log.info(
+            f"dbt build: batch {number} of {len(batches) + 1} built ({len(batch)} partitions)"
+        )
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -108,20 +148,33 @@ def coprod_dbt_models(
         full_refresh = built_model_fingerprint(con) != project
         if full_refresh:  # every partition is rebuilt, so every one is listed (and tested)
             forget_modelled(con)
-        partitions = scalar(con, f"select count(*) from {PARTITIONS_TO_BUILD}")
+        batches = plan_build_batches(con, settings.dbt_batch_responses)
+    partitions = sum(len(batch) for batch in batches)
     context.log.info(
-        "dbt build: every model rebuilt (a model, seed or var changed)"
-        if full_refresh
-        else f"dbt build: {partitions} (organisation, wave) partition(s) to recompute"
+        ("dbt build: every model rebuilt (a model, seed or var changed), " if full_refresh else "")
+        + f"{partitions} (organisation, wave) partition(s) to recompute"
+        + (f" in {len(batches)} batches" if len(batches) > 1 else "")
     )
-    # A target folder per data folder, kept between runs, so dbt parses only what changed.
-    invocation = dbt.cli(
-        ["build", *(["--full-refresh"] if full_refresh else [])],
-        context=context,
-        target_path=settings.data_dir / ".dbt_target",
-        raise_on_error=False,
-    )
-    events = list(invocation.stream())
+    target_path = settings.data_dir / ".dbt_target"  # kept between runs: dbt parses only changes
+    try:
+        # A subset chosen in the UI is built as chosen, in one build.
+        if len(batches) > 1 and not context.is_subset:
+            _build_partitions_in_batches(
+                context, dbt, batches[:-1], full_refresh, target_path, settings.warehouse
+            )
+            full_refresh = False  # the first batch created the tables; the last one appends
+            with connect(settings.warehouse) as con:
+                set_build_batch(con, batches[-1])
+        invocation = dbt.cli(
+            ["build", *(["--full-refresh"] if full_refresh else [])],
+            context=context,
+            target_path=target_path,
+            raise_on_error=False,
+        )
+        events = list(invocation.stream())
+    finally:
+        with connect(settings.warehouse) as con:
+            set_build_batch(con, [])
     error = invocation.get_error()
     # Only a build of every model brings every partition up to date; a subset chosen in the UI
     # leaves the partitions listed for the next full run.
