@@ -55,11 +55,11 @@ create table if not exists ingest.responses (
     staff_lived_experience boolean, wave integer, instrument_id varchar, tool varchar,
     answers_fingerprint varchar);
 create table if not exists ingest.answers (
-    file_sha256 varchar, response_key varchar, question_id varchar,
-    question_version integer, option_code varchar, coded_by varchar);
+    file_sha256 varchar, organisation_id varchar, wave integer, response_key varchar,
+    question_id varchar, question_version integer, option_code varchar, coded_by varchar);
 create table if not exists ingest.open_answers (
-    file_sha256 varchar, response_key varchar, question_id varchar,
-    question_version integer, part varchar, text_redacted varchar);
+    file_sha256 varchar, organisation_id varchar, wave integer, response_key varchar,
+    question_id varchar, question_version integer, part varchar, text_redacted varchar);
 create table if not exists ingest.rejected (
     file_sha256 varchar, row_number bigint, response_key varchar, stage varchar,
     source_column varchar, value_redacted varchar, reason varchar);
@@ -87,10 +87,15 @@ join {CURRENT_FILES} f using (file_sha256)
 anti join (select file_sha256, response_key from validated.validation_rejects
            where question_id is null) x using (file_sha256, response_key);
 
+-- Answers of the responses above. Every answer row was written with its response, so "of a
+-- validated response" is "of a current file, less the responses validation set aside": the
+-- joins are with the small file and reject tables, never with the (large) responses.
 create or replace view validated.answers as
 select a.*
 from ingest.answers a
-semi join validated.responses v using (file_sha256, response_key)
+semi join {CURRENT_FILES} f using (file_sha256)
+anti join (select file_sha256, response_key from validated.validation_rejects
+           where question_id is null) r using (file_sha256, response_key)
 anti join (select file_sha256, response_key, question_id, option_code
            from validated.validation_rejects where question_id is not null) x
     using (file_sha256, response_key, question_id, option_code);
@@ -98,7 +103,9 @@ anti join (select file_sha256, response_key, question_id, option_code
 create or replace view validated.open_answers as
 select o.*
 from ingest.open_answers o
-semi join validated.responses v using (file_sha256, response_key);
+semi join {CURRENT_FILES} f using (file_sha256)
+anti join (select file_sha256, response_key from validated.validation_rejects
+           where question_id is null) r using (file_sha256, response_key);
 
 create or replace view validated.rejected_rows as
 select r.* from ingest.rejected r semi join {CURRENT_FILES} f using (file_sha256)
@@ -135,16 +142,18 @@ def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
     """A warehouse written before per-file fingerprints: give ingest.files the new columns
     (each file is then read once more, as its fingerprint is new) and drop the validated
     tables that are views now. dbt rebuilds everything, its model state being unknown."""
-    columns = {
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'ingest' and table_name = 'files'"
-        ).fetchall()
-    }
+    columns = _columns(con, "ingest", "files")
     if columns and "read_fingerprint" not in columns:
         con.execute("alter table ingest.files add column read_fingerprint varchar")
         con.execute("alter table ingest.files add column validated_fingerprint varchar")
+    # Answers carry their partition since the dbt build reads them partition by partition.
+    for table in ("answers", "open_answers"):
+        if columns and "organisation_id" not in _columns(con, "ingest", table):
+            con.execute(f"alter table ingest.{table} add column organisation_id varchar")
+            con.execute(f"alter table ingest.{table} add column wave integer")
+            con.execute(f"""
+                update ingest.{table} as a set organisation_id = f.organisation_id, wave = f.wave
+                from ingest.files as f where a.file_sha256 = f.file_sha256""")
     tables = con.execute(
         "select table_name from information_schema.tables "
         "where table_schema = 'validated' and table_type = 'BASE TABLE' "
@@ -152,6 +161,15 @@ def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     for (table,) in tables:
         con.execute(f"drop table validated.{table}")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 @dataclass(frozen=True)
@@ -222,14 +240,14 @@ def plan_build_batches(
 ) -> list[list[tuple[str, int]]]:
     """The partitions to build, in batches of about `max_responses` current responses each (a
     partition is never split; one larger than the limit is a batch of its own), so that the
-    memory of a build follows the batch, not the history. Partitions whose files all left hold
-    no responses and go with the first batch."""
+    memory of a build follows the batch, not the history. Batches are runs of organisations in
+    order, as the rows are stored (intake), so each batch reads its own stretch of the tables."""
     rows = con.execute(f"""
         select p.organisation_id, p.wave, coalesce(sum(f.responses_accepted), 0) as responses
         from {PARTITIONS_TO_BUILD} p
         left join {CURRENT_FILES} f using (organisation_id, wave)
         group by all
-        order by responses, organisation_id, wave""").fetchall()
+        order by organisation_id, wave""").fetchall()
     batches: list[list[tuple[str, int]]] = [[]]
     in_batch = 0
     for organisation_id, wave, responses in rows:

@@ -12,8 +12,12 @@
     Both are named, not source()d: they steer the build and are not data the models read, so
     they stay out of the lineage an auditor follows (as dbt's own `where` for tests does). -#}
 
-{#- `where` clause keeping the rows of `alias` that belong to the partitions being built. -#}
+{#- `where` clause keeping the rows of `alias` that belong to the partitions being built. The
+    organisations being built are also listed as constants: DuckDB then skips, while scanning,
+    the blocks of rows (stored by partition) that hold none of them, so a build reads its
+    partitions rather than the history. -#}
 {% macro in_partitions_to_build(alias) -%}
+    {%- set organisations = organisations_in_build() %}
     {%- if is_incremental() %}
     where exists (
         select 1 from validated.partitions_in_build as partitions_in_build
@@ -21,13 +25,34 @@
             and partitions_in_build.wave = {{ alias }}.wave
     )
     {%- else %}
-    where not exists (select 1 from validated.build_batch)
+    where (not exists (select 1 from validated.build_batch)
         or exists (
             select 1 from validated.build_batch as build_batch
             where build_batch.organisation_id = {{ alias }}.organisation_id
                 and build_batch.wave = {{ alias }}.wave
-        )
+        ))
     {%- endif %}
+    {%- if organisations %}
+        and {{ alias }}.organisation_id in ({{ organisations }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- The organisations of the partitions being built, as SQL string literals ('' when every
+    partition is, or too many to be worth listing). Read when the model runs, not when it is
+    parsed. -#}
+{% macro organisations_in_build() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set listed = 'validated.partitions_in_build' if is_incremental() else 'validated.build_batch' -%}
+    {%- set found = run_query(
+        "select distinct organisation_id from " ~ listed ~ " where organisation_id is not null"
+        ~ " order by 1 limit 2001") -%}
+    {%- set names = found.columns[0].values() | list -%}
+    {%- if names | length == 0 or names | length > 2000 -%}{{ return('') }}{%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for name in names -%}
+        {%- do quoted.append("'" ~ (name | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return(quoted | join(', ')) }}
 {%- endmacro %}
 
 {#- Pre-hook of every partitioned incremental model: clear the partitions about to be rebuilt. -#}

@@ -88,6 +88,11 @@ def _row_counts(relations: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+# The dbt project is as it was at the last successful build, so its reference data (seeds and
+# what is made from them alone, tagged in dbt_project.yml) is too: not loaded or tested again.
+UNCHANGED_REFERENCE = ["--exclude", "tag:reference"]
+
+
 def _build_partitions_in_batches(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -109,7 +114,7 @@ def _build_partitions_in_batches(
                 "build",
                 "--select",
                 f"+{selection}" if first else selection,
-                *(["--full-refresh"] if first and full_refresh else []),
+                *(["--full-refresh"] if first and full_refresh else UNCHANGED_REFERENCE),
             ],
             manifest=dbt_project.manifest_path,
             dagster_dbt_translator=CoprodDbtTranslator(),
@@ -145,6 +150,7 @@ def coprod_dbt_models(
     project = model_fingerprint()
     with connect(settings.warehouse) as con:
         ensure_file_state(con)
+        set_build_batch(con, [])  # a batch left by a run that was killed mid-build
         full_refresh = built_model_fingerprint(con) != project
         if full_refresh:  # every partition is rebuilt, so every one is listed (and tested)
             forget_modelled(con)
@@ -166,7 +172,7 @@ def coprod_dbt_models(
             with connect(settings.warehouse) as con:
                 set_build_batch(con, batches[-1])
         invocation = dbt.cli(
-            ["build", *(["--full-refresh"] if full_refresh else [])],
+            ["build", *(["--full-refresh"] if full_refresh else UNCHANGED_REFERENCE)],
             context=context,
             target_path=target_path,
             raise_on_error=False,

@@ -36,6 +36,10 @@ from pipelines.warehouse import read_table
 
 FILES_TABLE = "ingest.files"
 PER_FILE_TABLES = ("ingest.responses", "ingest.answers", "ingest.open_answers", "ingest.rejected")
+# Answers carry their file's (organisation, wave) beside its sha256 (responses have them already),
+# and all three are stored in (organisation, wave) order: the dbt build reads them by partition.
+ANSWER_TABLES = ("ingest.answers", "ingest.open_answers")
+PARTITIONED_TABLES = ("ingest.responses", *ANSWER_TABLES)
 # Bump when the reader changes how a file is read: every file is read again, once.
 READER_VERSION = "2"
 
@@ -166,7 +170,13 @@ class _Batch:
                 strict=True,
             ):
                 self.frames[table].append(
-                    frame.with_columns(file_sha256=pl.lit(outcome.file_sha256))
+                    frame.with_columns(
+                        file_sha256=pl.lit(outcome.file_sha256),
+                        organisation_id=pl.lit(outcome.organisation_id, dtype=pl.String),
+                        wave=pl.lit(outcome.wave, dtype=pl.Int32),
+                    )
+                    if table in ANSWER_TABLES
+                    else frame.with_columns(file_sha256=pl.lit(outcome.file_sha256))
                 )
                 self.rows += frame.height
         if len(self.outcomes) >= self.MAX_FILES or self.rows >= self.MAX_ROWS:
@@ -188,7 +198,10 @@ class _Batch:
             batches = {FILES_TABLE: [pl.DataFrame([asdict(o) for o in self.outcomes])]}
             for table, frames in {**batches, **self.frames}.items():
                 if frames:
-                    con.register("_rows", pl.concat(frames, how="diagonal_relaxed").to_arrow())
+                    rows = pl.concat(frames, how="diagonal_relaxed")
+                    if table in PARTITIONED_TABLES:
+                        rows = rows.sort("organisation_id", "wave", maintain_order=True)
+                    con.register("_rows", rows.to_arrow())
                     con.execute(f"insert into {table} by name select * from _rows")
                     con.unregister("_rows")
             con.execute("commit")

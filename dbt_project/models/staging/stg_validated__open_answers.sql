@@ -1,6 +1,8 @@
 select
     response_key,
     file_sha256,
+    organisation_id,
+    wave,
     question_id,
     question_version,
     part,

@@ -6,6 +6,16 @@ with responses as (
     {{- in_partitions_to_build('responses') }}
 ),
 
+answers as (
+    select * from {{ ref('stg_validated__answers') }} as answers
+    {{- in_partitions_to_build('answers') }}
+),
+
+open_codes as (
+    select * from {{ ref('int_open_answers_coded') }} as open_codes
+    {{- in_partitions_to_build('open_codes') }}
+),
+
 questions as (
     select * from {{ ref('ref_questions') }}
 ),
@@ -18,7 +28,7 @@ closed_and_analyst as (
         answers.question_version,
         answers.option_code,
         answers.coded_by
-    from {{ ref('stg_validated__answers') }} as answers
+    from answers
     inner join questions on answers.question_id = questions.question_id
     where questions.answer_type <> 'open' or answers.coded_by = 'analyst'
 ),
@@ -27,7 +37,7 @@ all_codes as (
     select * from closed_and_analyst
     union all
     select response_key, file_sha256, question_id, question_version, option_code, coded_by
-    from {{ ref('int_open_answers_coded') }}
+    from open_codes
 )
 
 select

@@ -1,7 +1,8 @@
 -- Free-text answers coded with the codebook (ref_codebook.csv): a phrase matches as whole words,
 -- case-insensitively (both sides reduced to their words, then a plain substring search: a
--- regular expression per answer and phrase cost a minute per million answers). 'level' questions get one code (lowest priority number wins, else the
--- question's fallback); 'themes' questions get every matching theme (else the fallback).
+-- regular expression per answer and phrase cost a minute per million answers). 'level'
+-- questions get one code (lowest priority number wins, else the question's fallback); 'themes'
+-- questions get every matching theme (else the fallback).
 -- Where an export carries an analyst's own coding of the answer, that coding wins and the
 -- answer is not coded here.
 with responses as (
@@ -10,25 +11,35 @@ with responses as (
     {{- in_partitions_to_build('responses') }}
 ),
 
+texts as (
+    select * from {{ ref('stg_validated__open_answers') }} as texts
+    {{- in_partitions_to_build('texts') }}
+),
+
+answers as (
+    select * from {{ ref('stg_validated__answers') }} as answers
+    {{- in_partitions_to_build('answers') }}
+),
+
 open_answers as (
     select
         responses.organisation_id,
         responses.wave,
-        answers.response_key,
-        answers.file_sha256,
-        answers.question_id,
-        answers.question_version,
-        {{ words_for_matching('answers.text_redacted') }} as text_words
-    from {{ ref('stg_validated__open_answers') }} as answers
+        texts.response_key,
+        texts.file_sha256,
+        texts.question_id,
+        texts.question_version,
+        {{ words_for_matching('texts.text_redacted') }} as text_words
+    from texts
     inner join responses
-        on answers.response_key = responses.response_key
-        and answers.file_sha256 = responses.file_sha256
-    where answers.part = 'answer' and trim(answers.text_redacted) <> ''
+        on texts.response_key = responses.response_key
+        and texts.file_sha256 = responses.file_sha256
+    where texts.part = 'answer' and trim(texts.text_redacted) <> ''
 ),
 
 analyst_coded as (
     select distinct response_key, file_sha256, question_id
-    from {{ ref('stg_validated__answers') }}
+    from answers
     where coded_by = 'analyst'
 ),
 
