@@ -8,11 +8,11 @@ import dagster as dg
 from tests.builders import answers, export, organisation, people, template_csv
 
 
-def full_survey(count: int) -> bytes:
+def full_survey(count: int, prefix: str = "") -> bytes:
     staff = people(
         "Frontline care or support worker",
         count,
-        "S",
+        f"{prefix}S",
         "Main",
         year=2024,
         cp_aware=answers(count, Yes=count // 2, No=count - count // 2),
@@ -22,7 +22,7 @@ def full_survey(count: int) -> bytes:
     lived = people(
         "Person who draws on care and support",
         count,
-        "L",
+        f"{prefix}L",
         "Main",
         year=2024,
         cp_aware=answers(count, Yes=count),
@@ -76,3 +76,40 @@ def test_a_collapsed_reexport_is_not_published(workspace):
     assert workspace.marts.resolve() == link_before
     assert workspace.published_files() == published_before
     assert workspace.mart("mart_measures").height == rows_before
+
+
+def gate_rows(result) -> tuple[int, int]:
+    """(rows validated, rows unchanged since publication) of the mart_measures gate."""
+    (gate,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "gx_mart_measures"
+    ]
+    assert gate.passed
+    return gate.metadata["rows_validated"].value, gate.metadata[
+        "rows_unchanged_since_publication"
+    ].value
+
+
+def test_a_gate_validates_what_changed_since_the_last_publication(workspace):
+    organisations = [organisation("gate_a", ["main"]), organisation("gate_b", ["main"])]
+    exports = [export("a.csv", "gate_a", 2024), export("b.csv", "gate_b", 2024)]
+    workspace.register(organisations, exports)
+    workspace.drop("a.csv", full_survey(20, "A"))
+    workspace.drop("b.csv", full_survey(20, "B"))
+    first = workspace.run()
+    rows = workspace.mart("mart_measures")
+    assert gate_rows(first) == (rows.height, 0)  # nothing published before: every row
+
+    # A late export for gate_b: its rows change, gate_a's are exactly as published.
+    workspace.register(organisations, [*exports, export("b_late.csv", "gate_b", 2024)])
+    workspace.drop("b_late.csv", full_survey(10, "C"))
+    second = workspace.run()
+    after = workspace.mart("mart_measures")
+    gate_a_rows = after.filter(after["organisation_id"] == "gate_a").height
+    assert gate_a_rows > 0 and after.height == rows.height
+    assert gate_rows(second) == (after.height - gate_a_rows, gate_a_rows)
+
+    # A new organisation changes what the suite accepts (the known organisations): every row.
+    organisations.append(organisation("gate_c", ["main"]))
+    workspace.register(organisations, [*exports, export("b_late.csv", "gate_b", 2024)])
+    third = workspace.run()
+    assert gate_rows(third) == (workspace.mart("mart_measures").height, 0)

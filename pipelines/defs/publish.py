@@ -18,6 +18,7 @@ from pipelines.publication import (
 )
 from pipelines.quality_gates import (
     DATA_DOCS_INDEX,
+    gate_fingerprint,
     row_count_floor,
     run_gate,
     update_data_docs,
@@ -95,7 +96,19 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext):
     settings = load_settings()
     staging = staging_dir(settings.publications_dir)
     parameters = _gate_parameters()
-    results = [run_gate(m, staging / f"{m}.parquet", parameters[m]) for m in PUBLISHED_MARTS]
+    gated_before = (current_manifest(settings.marts_dir) or {}).get("gate_fingerprints", {})
+    results = []
+    for mart in PUBLISHED_MARTS:
+        published = settings.marts_dir / f"{mart}.parquet"
+        same_gate = gated_before.get(mart) == gate_fingerprint(mart, parameters[mart])
+        results.append(
+            run_gate(
+                mart,
+                staging / f"{mart}.parquet",
+                parameters[mart],
+                published if same_gate and published.exists() else None,
+            )
+        )
     update_data_docs(results)
     for mart, result in zip(PUBLISHED_MARTS, results, strict=True):
         yield dg.AssetCheckResult(
@@ -103,6 +116,8 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext):
             check_name=f"gx_{mart}",
             passed=result.passed,
             metadata={
+                "rows_validated": result.rows_validated,
+                "rows_unchanged_since_publication": result.rows_unchanged,
                 "expectations_evaluated": result.evaluated,
                 "expectations_failed": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
@@ -167,8 +182,12 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                    responses_accepted, responses_rejected
             from {CURRENT_FILES} order by file_name""",
         )
+    parameters = _gate_parameters()
     provenance = {
         "dagster_run_id": context.run_id,
+        # The gates these marts passed: the next run validates only rows that differ from
+        # them while the fingerprints hold (quality_gates.py).
+        "gate_fingerprints": {m: gate_fingerprint(m, parameters[m]) for m in PUBLISHED_MARTS},
         "input_fingerprint": fingerprint,
         "source_files": sources.to_dicts(),
     }
