@@ -45,7 +45,7 @@ class PeakMemory:
     """Samples the resident memory of a process and all its descendants every 50 ms."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0
+        self.pid, self.peak, self.peak_at = pid, 0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -66,7 +66,9 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.tree_rss(self.pid))
+            rss = self.tree_rss(self.pid)
+            if rss > self.peak:
+                self.peak, self.peak_at = rss, time.time()
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -83,6 +85,8 @@ class Measured:
     seconds: float
     peak_mb: int
     steps: dict[str, float] = field(default_factory=dict)
+    peak_during: str = ""  # the step running when memory peaked
+    peak_at: float = field(default=0.0, repr=False)
 
 
 def measure(command: list[str], env: dict[str, str]) -> tuple[Measured, str]:
@@ -95,11 +99,11 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[Measured, str]:
     elapsed = time.monotonic() - started
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
-    return Measured(round(elapsed, 2), round(memory.peak / 1e6)), output
+    return Measured(round(elapsed, 2), round(memory.peak / 1e6), peak_at=memory.peak_at), output
 
 
-def step_seconds(dagster_home: Path) -> dict[str, float]:
-    """Wall time of each step of the newest run in this Dagster home."""
+def step_times(dagster_home: Path) -> dict[str, tuple[float, float]]:
+    """Start and end (epoch seconds) of each step of the newest run in this Dagster home."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)  # this process reads the run's events
@@ -113,7 +117,7 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
             if event.event_type_value == "STEP_START":
                 starts[event.step_key] = record.timestamp
             elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE"}:
-                steps[event.step_key] = round(record.timestamp - starts[event.step_key], 2)
+                steps[event.step_key] = (starts[event.step_key], record.timestamp)
     return steps
 
 
@@ -135,7 +139,12 @@ class Workspace:
 
     def run(self) -> Measured:
         measured, _ = measure([sys.executable, "-m", "pipelines.cli", "run"], self.env)
-        measured.steps = step_seconds(self.root / "dagster_home")
+        times = step_times(self.root / "dagster_home")
+        measured.steps = {step: round(end - start, 2) for step, (start, end) in times.items()}
+        measured.peak_during = next(
+            (step for step, (start, end) in times.items() if start <= measured.peak_at <= end),
+            "start-up or wind-down",
+        )
         return measured
 
     def nothing_new(self) -> Measured:
@@ -190,6 +199,10 @@ def scenario(
     return workspace, workload
 
 
+def _public(measured: Measured) -> dict:
+    return {k: v for k, v in asdict(measured).items() if k != "peak_at" and v not in ("", {})}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -199,9 +212,9 @@ def main() -> None:
     figures: dict[str, dict] = {}
 
     def record(name: str, measured: Measured, ref: Measured | None = None, **extra) -> None:
-        figures[name] = {**asdict(measured), **extra}
+        figures[name] = {**_public(measured), **extra}
         if ref is not None:
-            figures[name]["reference"] = asdict(ref)
+            figures[name]["reference"] = _public(ref)
             figures[name]["ratio_to_reference"] = round(measured.seconds / ref.seconds, 1)
         print(f"  {name}: {json.dumps(figures[name])}", flush=True)
 
@@ -237,11 +250,17 @@ def main() -> None:
     results.mkdir(exist_ok=True)
     out = results / f"{report['when'].replace(':', '')}.json"
     out.write_text(json.dumps(report, indent=2))
-    print(f"\n{'figure':<34} {'seconds':>8} {'peak MB':>8} {'reference s':>12} {'ratio':>6}")
+    print(
+        f"\n{'figure':<34} {'seconds':>8} {'peak MB':>8} {'reference s':>12} {'ratio':>6}"
+        "  peak during"
+    )
     for name, figure in figures.items():
         ref = figure.get("reference", {}).get("seconds", "")
         ratio = figure.get("ratio_to_reference", "")
-        print(f"{name:<34} {figure['seconds']:>8} {figure['peak_mb']:>8} {ref:>12} {ratio:>6}")
+        print(
+            f"{name:<34} {figure['seconds']:>8} {figure['peak_mb']:>8} {ref:>12} {ratio:>6}"
+            f"  {figure.get('peak_during', '')}"
+        )
     print(f"written to {out}")
 
 
