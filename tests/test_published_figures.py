@@ -164,11 +164,11 @@ def test_scie_2023_barriers_reported_by_staff(published):
         "barrier_communication": 25.0,
         "barrier_none_aware": 15.0,
     }
+    # Respondents may pick several barriers, so these prevalences add up to 144, not 100: each
+    # is a share of the 500 staff who answered, not of the barriers chosen.
     for measure, pct in expected.items():
         row = cell(measures, "scie_national", measure)
         assert (row["n"], row["pct"]) == (500, pct), measure
-    # Respondents may pick several barriers, so prevalences do not add up to 100.
-    assert sum(expected.values()) == 144.0
 
 
 def test_scie_2023_managers_knew_more_than_frontline_workers(published):
@@ -190,7 +190,6 @@ def test_charity_2024_baseline_open_answers_coded(published):
     assert cell(measures, "hope_charity", "challenges_unaware")["pct"] == 22.0  # 11/50
     vital = cell(measures, "hope_charity", "vital")
     assert (vital["k"], vital["n"], vital["pct"]) == (36, 50, 72.0)
-    assert vital["pct"] > 70
 
 
 def test_scie_2019_having_a_say_excludes_dont_know(published):
