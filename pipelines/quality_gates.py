@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import version
@@ -57,11 +58,25 @@ def gate_fingerprint(mart: str, parameters: dict) -> str:
     return digest.hexdigest()
 
 
-@cache
+_CONTEXT_LOCK = threading.Lock()
+
+
 def _context():
+    with _CONTEXT_LOCK:  # loaded once, whichever thread asks first
+        return _load_context()
+
+
+@cache
+def _load_context():
     import great_expectations as gx
 
     return gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
+
+
+def prepare_in_background() -> None:
+    """Import Great Expectations and load its project (about 3 s) in a thread of this process
+    while it waits for another one (dbt), so that the gates do not pay for it on every run."""
+    threading.Thread(target=_context, daemon=True, name="gx-prepare").start()
 
 
 def row_count_floor(previous_rows: int | None) -> int:

@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from pipelines import quality_gates
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.jobs import TRANSIENT_RETRY
 from pipelines.file_state import (
@@ -144,6 +145,7 @@ def coprod_dbt_models(
     warehouse_lock: dg.ResourceParam[Path],  # held for the run; dbt writes the warehouse
 ) -> Iterator:
     settings = load_settings()
+    quality_gates.prepare_in_background()  # this process only waits while dbt builds
     # dbt runs in its own process: tell it which warehouse this run writes (the profile reads
     # COPROD_WAREHOUSE), so tests and deployments with their own data folder stay apart.
     os.environ["COPROD_WAREHOUSE"] = str(settings.warehouse)
