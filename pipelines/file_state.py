@@ -139,16 +139,18 @@ def ensure_file_state(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """A warehouse written before per-file fingerprints: give ingest.files the new columns
-    (each file is then read once more, as its fingerprint is new) and drop the validated
-    tables that are views now. dbt rebuilds everything, its model state being unknown."""
+    """A warehouse written by an earlier version: give ingest.files the per-file fingerprint
+    columns (each file is then read once more, as its fingerprint is new), give the answer
+    tables their partition columns, and drop the validated tables that are views now. dbt
+    rebuilds everything, its model state being unknown."""
     columns = _columns(con, "ingest", "files")
     if columns and "read_fingerprint" not in columns:
         con.execute("alter table ingest.files add column read_fingerprint varchar")
         con.execute("alter table ingest.files add column validated_fingerprint varchar")
     # Answers carry their partition since the dbt build reads them partition by partition.
     for table in ("answers", "open_answers"):
-        if columns and "organisation_id" not in _columns(con, "ingest", table):
+        existing = _columns(con, "ingest", table)
+        if existing and "organisation_id" not in existing:
             con.execute(f"alter table ingest.{table} add column organisation_id varchar")
             con.execute(f"alter table ingest.{table} add column wave integer")
             con.execute(f"""

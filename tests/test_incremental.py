@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 
+import duckdb
 import polars as pl
 
 from tests.builders import answers, export, organisation, people, template_csv
@@ -132,3 +133,24 @@ def test_a_build_too_large_for_one_go_is_built_in_batches(workspace, monkeypatch
         "select count(distinct organisation_id || wave) from intermediate.int_suppression_families"
     ).item()
     assert families == 4
+
+
+def test_a_warehouse_from_before_partitioned_answers_is_upgraded_in_place(workspace):
+    workspace.register(ORGANISATIONS, [export(f"{o}_{w}.csv", o, w) for o, w in YES])
+    for (org, wave), yes in YES.items():
+        workspace.drop(f"{org}_{wave}.csv", survey(f"{org}{wave}", wave, yes))
+    assert workspace.run().success
+    published = workspace.published_files()
+    with duckdb.connect(str(workspace.warehouse)) as con:  # as an earlier version wrote it
+        for table in ("ingest.answers", "ingest.open_answers"):
+            con.execute(f"alter table {table} drop column organisation_id")
+            con.execute(f"alter table {table} drop column wave")
+
+    second = workspace.run()
+    assert second.success
+    assert files_read(second) == {"ingested": 0, "unchanged": 4}
+    per_partition = workspace.query(
+        "select organisation_id, wave, count(*) from ingest.answers group by all order by all"
+    ).rows()
+    assert per_partition == [(org, wave, 20) for org, wave in sorted(YES)]  # one answer each
+    assert workspace.published_files() == published
