@@ -146,10 +146,43 @@ def _execute(settings: Settings, reprocess: list[str] | None = None) -> int:
 
 
 def status_report(settings: Settings) -> str:
+    """What was read and what is published; during a run, what is published."""
+    import duckdb
+
     from pipelines.publication import current_manifest
-    from pipelines.warehouse import connect, read_table, table_exists
 
     lines = []
+    try:
+        lines += _file_statuses(settings)
+    except duckdb.IOException:  # DuckDB has one writer, and a run holds the file
+        lines.append(
+            "A run is writing the warehouse now: file statuses are shown once it ends. "
+            "The published marts below are what analysts read meanwhile."
+        )
+    manifest = current_manifest(settings.marts_dir)
+    if manifest:
+        lines.append(
+            f"Published {manifest['publication_id']} at {manifest['published_at']} "
+            f"to {settings.marts_dir}:"
+        )
+        for entry in manifest["marts"].values():
+            lines.append(f"  {entry['file']:<34} {entry['rows']:>7,} rows")
+    else:
+        lines.append("Nothing published yet.")
+    lines += [
+        "Next: query the marts, e.g.",
+        '  .venv/bin/coprod query "select * from mart_measures limit 5"',
+        "  make ui   # lineage, checks and run history in the Dagster UI",
+        f"  quarantined files and their reasons: {settings.quarantine_dir}",
+    ]
+    return "\n".join(lines)
+
+
+def _file_statuses(settings: Settings) -> list[str]:
+    """The current version of every file and its outcome, from the warehouse."""
+    from pipelines.warehouse import connect, read_table, table_exists
+
+    lines: list[str] = []
     if settings.warehouse.exists():
         with connect(settings.warehouse, read_only=True) as con:
             if table_exists(con, "ingest.files"):
@@ -170,38 +203,28 @@ def status_report(settings: Settings) -> str:
                         else f["reason"]
                     )
                     lines.append(f"  {f['status']:<12} {f['file_name']}: {detail}")
-    manifest = current_manifest(settings.marts_dir)
-    if manifest:
-        lines.append(
-            f"Published {manifest['publication_id']} at {manifest['published_at']} "
-            f"to {settings.marts_dir}:"
-        )
-        for entry in manifest["marts"].values():
-            lines.append(f"  {entry['file']:<34} {entry['rows']:>7,} rows")
-    else:
-        lines.append("Nothing published yet.")
-    lines += [
-        "Next: query the marts, e.g.",
-        '  .venv/bin/coprod query "select * from mart_measures limit 5"',
-        "  make ui   # lineage, checks and run history in the Dagster UI",
-        f"  quarantined files and their reasons: {settings.quarantine_dir}",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
     print(status_report(settings))
     if args.history and settings.warehouse.exists():
+        import duckdb
+
         from pipelines.warehouse import connect, read_table
 
-        with connect(settings.warehouse, read_only=True) as con:
-            history = read_table(
-                con,
-                """
-                select file_name, seen_at, file_sha256, status, responses_accepted, reason
-                from ingest.files order by file_name, seen_at""",
-            )
+        try:
+            with connect(settings.warehouse, read_only=True) as con:
+                history = read_table(
+                    con,
+                    """
+                    select file_name, seen_at, file_sha256, status, responses_accepted, reason
+                    from ingest.files order by file_name, seen_at""",
+                )
+        except duckdb.IOException:
+            print("The history is shown once the run writing the warehouse ends.")
+            return EXIT_OK
         print("History of every export (each version by sha256):")
         for row in history.iter_rows(named=True):
             print(

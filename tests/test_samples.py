@@ -9,6 +9,8 @@ import csv
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 
 import duckdb
 import polars as pl
@@ -166,3 +168,35 @@ def test_each_organisation_gets_a_report_with_a_chart_per_measure(ran):
         "reports/oakfield_care.html",
         "reports/riverside_recovery.html",
     ]
+
+
+def test_status_during_a_run_shows_what_is_published(ran, capsys):
+    workspace, _ = ran
+    # Another process writes the warehouse, as a run does: DuckDB lets no one else open it.
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]);"
+            " print('holding', flush=True); time.sleep(120)",
+            str(workspace.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "holding"
+        capsys.readouterr()
+        assert main(["status", "--history"]) == 0
+        out = capsys.readouterr().out
+    finally:
+        writer.kill()
+        writer.wait()
+    assert "A run is writing the warehouse now" in out
+    published = json.loads((workspace.marts / "manifest.json").read_text())
+    rows = published["marts"]["mart_measures"]["rows"]
+    assert any(
+        line.split() == ["mart_measures.parquet", f"{rows:,}", "rows"] for line in out.splitlines()
+    )
+    assert "The history is shown once the run writing the warehouse ends." in out
+    assert "Traceback" not in out
