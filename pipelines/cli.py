@@ -223,15 +223,16 @@ def cmd_status(args: argparse.Namespace) -> int:
                     from ingest.files order by file_name, seen_at""",
                 )
         except duckdb.IOException:
+            history = None
             print("The history is shown once the run writing the warehouse ends.")
-            return EXIT_OK
-        print("History of every export (each version by sha256):")
-        for row in history.iter_rows(named=True):
-            print(
-                f"  {row['file_name']:<44} {row['seen_at']:%Y-%m-%d %H:%M} "
-                f"{row['file_sha256'][:12]} {row['status']:<12} "
-                f"{row['responses_accepted']} accepted {row['reason'] or ''}"
-            )
+        if history is not None:
+            print("History of every export (each version by sha256):")
+            for row in history.iter_rows(named=True):
+                print(
+                    f"  {row['file_name']:<44} {row['seen_at']:%Y-%m-%d %H:%M} "
+                    f"{row['file_sha256'][:12]} {row['status']:<12} "
+                    f"{row['responses_accepted']} accepted {row['reason'] or ''}"
+                )
     if args.json:
         from pipelines.publication import current_manifest
 

@@ -187,7 +187,7 @@ def test_status_during_a_run_shows_what_is_published(ran, capsys):
     try:
         assert writer.stdout.readline().strip() == "holding"
         capsys.readouterr()
-        assert main(["status", "--history"]) == 0
+        assert main(["status", "--history", "--json"]) == 0
         out = capsys.readouterr().out
     finally:
         writer.kill()
@@ -200,3 +200,4 @@ def test_status_during_a_run_shows_what_is_published(ran, capsys):
     )
     assert "The history is shown once the run writing the warehouse ends." in out
     assert "Traceback" not in out
+    assert f'"publication_id": "{published["publication_id"]}"' in out  # --json still printed
