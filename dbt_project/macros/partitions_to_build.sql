@@ -19,11 +19,7 @@
 {% macro in_partitions_to_build(alias) -%}
     {%- set organisations = organisations_in_build() %}
     {%- if is_incremental() %}
-    where exists (
-        select 1 from validated.partitions_in_build as partitions_in_build
-        where partitions_in_build.organisation_id = {{ alias }}.organisation_id
-            and partitions_in_build.wave = {{ alias }}.wave
-    )
+    where {{ in_partitions_in_build(alias) }}
     {%- else %}
     where (not exists (select 1 from validated.build_batch)
         or exists (
@@ -58,11 +54,16 @@
 {#- Pre-hook of every partitioned incremental model: clear the partitions about to be rebuilt. -#}
 {% macro delete_partitions_to_build() -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} as target
-    where exists (
-        select 1 from validated.partitions_in_build as partitions_in_build
-        where partitions_in_build.organisation_id = target.organisation_id
-            and partitions_in_build.wave = target.wave
-    )
+    delete from {{ this }} as target where {{ in_partitions_in_build('target') }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- True for the rows of `alias` in a partition the running build recomputes (models, the
+    pre-hook above and scoped tests alike: macros/get_where_subquery.sql). -#}
+{% macro in_partitions_in_build(alias) -%}
+    exists (
+        select 1 from validated.partitions_in_build as partitions_in_build
+        where partitions_in_build.organisation_id = {{ alias }}.organisation_id
+            and partitions_in_build.wave = {{ alias }}.wave
+    )
 {%- endmacro %}

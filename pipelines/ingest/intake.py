@@ -169,15 +169,11 @@ class _Batch:
                 (parsed.responses, parsed.answers, parsed.open_answers, parsed.rejected),
                 strict=True,
             ):
-                self.frames[table].append(
-                    frame.with_columns(
-                        file_sha256=pl.lit(outcome.file_sha256),
-                        organisation_id=pl.lit(outcome.organisation_id, dtype=pl.String),
-                        wave=pl.lit(outcome.wave, dtype=pl.Int32),
-                    )
-                    if table in ANSWER_TABLES
-                    else frame.with_columns(file_sha256=pl.lit(outcome.file_sha256))
-                )
+                keys = {"file_sha256": pl.lit(outcome.file_sha256)}
+                if table in ANSWER_TABLES:
+                    keys["organisation_id"] = pl.lit(outcome.organisation_id, dtype=pl.String)
+                    keys["wave"] = pl.lit(outcome.wave, dtype=pl.Int32)
+                self.frames[table].append(frame.with_columns(**keys))
                 self.rows += frame.height
         if len(self.outcomes) >= self.MAX_FILES or self.rows >= self.MAX_ROWS:
             self.flush()
