@@ -13,16 +13,16 @@ from functools import cached_property
 from pathlib import Path
 
 import polars as pl
-import yaml
 
+from pipelines.config_file import ConfigurationError, Problem, YamlDocument, read_yaml
+from pipelines.ingest.survey_tools import survey_tools
 from pipelines.reference import normalise_label
+from pipelines.registry_schema import Organisation, RegistryContext, check_registry
+from pipelines.settings import REFERENCE_DIR
 
-ORGANISATION_TYPES = {"nhs", "local_authority", "voluntary_sector", "private_provider"}
-DATE_ORDERS = {"DMY", "MDY"}
 
-
-class RegistryError(ValueError):
-    """The registry file itself is wrong; the message says where."""
+class RegistryError(ConfigurationError):
+    """The registry file itself is wrong; the message lists every mistake by line."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Registry:
     services: pl.DataFrame
     service_aliases: pl.DataFrame
     exports: tuple[ExportRegistration, ...]
+    # (organisation, wave) that may leave or shrink in the marts (publication's partition gate).
+    retired_partitions: frozenset[tuple[str, int]] = frozenset()
 
     def registrations_for(self, file_name: str) -> list[ExportRegistration]:
         """Every export entry whose pattern matches; more than one is an error, not a choice.
@@ -86,89 +88,101 @@ class Registry:
 
 
 def load_registry(path: Path) -> Registry:
+    """The registry, or a RegistryError listing every mistake in the file by line."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+        document = read_yaml(path, RegistryError)
     except FileNotFoundError as error:
-        raise RegistryError(f"No registry at {path}: copy data/sources.yml and edit it.") from error
-    except yaml.YAMLError as error:
-        raise RegistryError(f"{path} is not valid YAML: {error}") from error
-
-    organisations, services, aliases = [], [], []
-    for org in document.get("organisations") or []:
-        org_id = org.get("id")
-        if not org_id:
-            raise RegistryError(f"{path}: an organisation has no id: {org}")
-        org_type = org.get("type")
-        if org_type not in ORGANISATION_TYPES:
-            raise RegistryError(
-                f"{path}: organisation {org_id} has type {org_type!r}; "
-                f"use one of {sorted(ORGANISATION_TYPES)}"
-            )
-        organisations.append(
-            {
-                "organisation_id": org_id,
-                "organisation_name": org.get("name", org_id),
-                "organisation_type": org_type,
-                "baseline_wave": org.get("baseline_wave"),
-            }
-        )
-        for service in org.get("services") or []:
-            service_id = service["id"]
-            services.append(
+        raise RegistryError(
+            [Problem(path, None, "there is no registry here: copy data/sources.yml and edit it.")]
+        ) from error
+    checked = check_registry(document, _context())
+    organisations = [organisation for _, organisation in checked.organisations]
+    aliases = _alias_frame(organisations)
+    problems = [*checked.problems, *_alias_clashes(document, checked.organisations, aliases)]
+    if problems:
+        raise RegistryError(problems)
+    return Registry(
+        organisations=pl.DataFrame(
+            [
                 {
-                    "organisation_id": org_id,
-                    "service_id": service_id,
-                    "service_name": service.get("name", service_id),
+                    "organisation_id": o.id,
+                    "organisation_name": o.name or o.id,
+                    "organisation_type": o.type,
+                    "baseline_wave": o.baseline_wave,
                 }
+                for o in organisations
+            ],
+            schema={
+                "organisation_id": pl.String,
+                "organisation_name": pl.String,
+                "organisation_type": pl.String,
+                "baseline_wave": pl.Int32,
+            },
+        ),
+        services=pl.DataFrame(
+            [
+                {"organisation_id": o.id, "service_id": s.id, "service_name": s.name or s.id}
+                for o in organisations
+                for s in o.services
+            ],
+            schema={
+                "organisation_id": pl.String,
+                "service_id": pl.String,
+                "service_name": pl.String,
+            },
+        ),
+        service_aliases=aliases,
+        retired_partitions=frozenset(
+            (o.id, wave) for o in organisations for wave in o.retired_waves
+        ),
+        exports=tuple(
+            ExportRegistration(
+                pattern=e.file,
+                organisation_id=e.organisation,
+                wave=e.wave,
+                tool=e.tool,
+                instrument_id=e.instrument,
+                date_order=e.date_order,
+                timezone=e.timezone,
+                service_id=e.service,
             )
-            # A service is found by its id, its name and every alias; renamed or merged
-            # services list their old names as aliases so their history stays with them.
-            for name in {
-                service_id,
-                service.get("name", service_id),
-                *(service.get("aliases") or []),
-            }:
-                aliases.append(
-                    {
-                        "organisation_id": org_id,
-                        "alias": str(name),
-                        "service_id": service_id,
-                    }
+            for e in checked.exports
+        ),
+    )
+
+
+def _context() -> RegistryContext:
+    """The tools and instruments an export may name."""
+    crosswalk = REFERENCE_DIR / "ref_instrument_columns.csv"
+    if not crosswalk.exists():
+        raise RegistryError(
+            [
+                Problem(
+                    crosswalk,
+                    None,
+                    "the reference file is missing, so no instrument can be checked: restore "
+                    "it from the repository.",
                 )
+            ]
+        )
+    instruments = pl.read_csv(crosswalk, columns=["instrument_id"], infer_schema=False)
+    return RegistryContext(
+        tools=frozenset(survey_tools()),
+        instruments=frozenset(instruments["instrument_id"].drop_nulls()),
+    )
 
-    known_orgs = {o["organisation_id"] for o in organisations}
-    exports = []
-    for entry in document.get("exports") or []:
-        try:
-            export = ExportRegistration(
-                pattern=str(entry["file"]),
-                organisation_id=str(entry["organisation"]),
-                wave=int(entry["wave"]),
-                tool=str(entry["tool"]),
-                instrument_id=str(entry["instrument"]),
-                date_order=entry.get("date_order"),
-                timezone=entry.get("timezone", "Europe/London"),
-                service_id=entry.get("service"),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise RegistryError(
-                f"{path}: export entry {entry} needs file, organisation, wave (a year), tool and "
-                f"instrument ({error})"
-            ) from error
-        if export.organisation_id not in known_orgs:
-            raise RegistryError(
-                f"{path}: export {export.pattern} names unknown organisation "
-                f"{export.organisation_id!r}"
-            )
-        if export.date_order is not None and export.date_order not in DATE_ORDERS:
-            raise RegistryError(
-                f"{path}: export {export.pattern} has date_order "
-                f"{export.date_order!r}; use DMY or MDY"
-            )
-        exports.append(export)
 
+def _alias_frame(organisations: list[Organisation]) -> pl.DataFrame:
+    """Every name a service is found by: its id, its name and its aliases. Renamed or merged
+    services list their old names as aliases so their history stays with them."""
+    aliases = [
+        {"organisation_id": o.id, "alias": name, "service_id": s.id}
+        for o in organisations
+        for s in o.services
+        for name in {s.id, s.name or s.id, *s.aliases}
+    ]
     # Keyed by the same rule the reader applies to typed names, so the two always agree.
-    alias_frame = (
+    return (
         pl.DataFrame(
             aliases,
             schema={"organisation_id": pl.String, "alias": pl.String, "service_id": pl.String},
@@ -180,33 +194,30 @@ def load_registry(path: Path) -> Registry:
         )
         .unique()
     )
-    clashes = alias_frame.group_by("organisation_id", "alias_key").agg(
-        pl.col("service_id").n_unique()
+
+
+def _alias_clashes(
+    document: YamlDocument,
+    organisations: list[tuple[int, Organisation]],
+    aliases: pl.DataFrame,
+) -> list[Problem]:
+    """A name that points at two services of one organisation would make answers ambiguous."""
+    clashes = (
+        aliases.group_by("organisation_id", "alias_key")
+        .agg(pl.col("service_id").unique().sort())
+        .filter(pl.col("service_id").list.len() > 1)
+        .sort("organisation_id", "alias_key")
     )
-    clashes = clashes.filter(pl.col("service_id") > 1)
-    if clashes.height:
-        raise RegistryError(
-            f"{path}: these names point at more than one service: "
-            f"{clashes.select('organisation_id', 'alias_key').rows()}"
+    position = {o.id: (i, [s.id for s in o.services]) for i, o in reversed(organisations)}
+    problems = []
+    for organisation_id, name, service_ids in clashes.iter_rows():
+        i, services = position[organisation_id]
+        last = max(services.index(s) for s in service_ids)
+        problems.append(
+            document.problem(
+                ("organisations", i, "services", last),
+                f"organisation '{organisation_id}': the name '{name}' points at more than one "
+                f"service ({', '.join(service_ids)}); keep it on one service only.",
+            )
         )
-    return Registry(
-        organisations=pl.DataFrame(
-            organisations,
-            schema={
-                "organisation_id": pl.String,
-                "organisation_name": pl.String,
-                "organisation_type": pl.String,
-                "baseline_wave": pl.Int32,
-            },
-        ),
-        services=pl.DataFrame(
-            services,
-            schema={
-                "organisation_id": pl.String,
-                "service_id": pl.String,
-                "service_name": pl.String,
-            },
-        ),
-        service_aliases=alias_frame,
-        exports=tuple(exports),
-    )
+    return problems

@@ -6,6 +6,7 @@ pipeline elsewhere without touching code. Defaults keep everything inside the re
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,33 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 # The development key is public (it is in this file): fine for bundled samples, never for real
 # data, where an operator sets COPROD_HASH_KEY and keeps it apart from the data.
 DEVELOPMENT_HASH_KEY = "coprod-development-key-not-for-real-data"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the pipeline cannot use (exit 2, nothing run)."""
+
+
+def _number(env: str, default: str, kind: type, low: float, high: float | None = None):
+    raw = os.environ.get(env, default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"of at least {low}"
+        raise SettingsError(
+            f"{env} must be a {'whole ' if kind is int else ''}number {bounds} (default {default})."
+        )
+    return value
+
+
+def _date(env: str, default: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(os.environ.get(env, default)).replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise SettingsError(
+            f"{env} must be a date written YYYY-MM-DD (default {default})."
+        ) from None
 
 
 def _path(env: str, default: Path) -> Path:
@@ -44,6 +72,11 @@ class Settings:
     # A dbt build recomputing partitions holding more current responses than this is split into
     # batches of about this many, so its memory follows the batch and not the history.
     dbt_batch_responses: int
+    # Submission times before this are rejected as typing or clock errors (COPROD_EARLIEST_DATE).
+    earliest_submission: dt.datetime
+    # A published (organisation, wave) may not fall below this share of its responses unless
+    # the registry retires it (COPROD_MIN_PARTITION_SHARE).
+    min_partition_share: float
 
     @property
     def hash_key(self) -> bytes:
@@ -55,6 +88,12 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    """The settings from the environment, or a SettingsError naming the variable to fix."""
+    if os.environ.get("COPROD_HASH_KEY") == "":
+        raise SettingsError(
+            "COPROD_HASH_KEY is set but empty: set the secret key, or unset it to use the "
+            "public development key (bundled samples only)."
+        )
     data_dir = _path("COPROD_DATA_DIR", REPO_ROOT / "data")
     inbox = os.environ.get("COPROD_INBOX")
     inbox_dirs = (
@@ -72,6 +111,8 @@ def load_settings() -> Settings:
         archive_dir=_path("COPROD_ARCHIVE_DIR", data_dir / "archive"),
         quarantine_dir=_path("COPROD_QUARANTINE_DIR", data_dir / "quarantine"),
         redaction_names_file=_path("COPROD_REDACTION_NAMES", data_dir / "redaction_names.txt"),
-        max_rejected_share=float(os.environ.get("COPROD_MAX_REJECTED_SHARE", "0.5")),
-        dbt_batch_responses=int(os.environ.get("COPROD_DBT_BATCH_RESPONSES", "1500000")),
+        max_rejected_share=_number("COPROD_MAX_REJECTED_SHARE", "0.5", float, 0, 1),
+        dbt_batch_responses=_number("COPROD_DBT_BATCH_RESPONSES", "1500000", int, 1),
+        earliest_submission=_date("COPROD_EARLIEST_DATE", "2000-01-01"),
+        min_partition_share=_number("COPROD_MIN_PARTITION_SHARE", "0.5", float, 0, 1),
     )

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.config_file import ConfigurationError, read_yaml
 from pipelines.ingest.errors import UnreadableExport
+from pipelines.ingest.survey_tools_schema import MultiSelect, ToolLayout, check_survey_tools
 
 _TOOLS_FILE = Path(__file__).with_name("survey_tools.yml")
 
@@ -47,32 +49,38 @@ class SurveyTool:
 
 @cache
 def survey_tools() -> dict[str, SurveyTool]:
-    described = yaml.safe_load(_TOOLS_FILE.read_text(encoding="utf-8"))
-    tools = {}
-    for name, spec in described.items():
-        multi = spec.get("multi_select") or {}
-        keep_only = tuple(
-            KeepOnly(k["column"], tuple(str(v) for v in k["values"]), k["excluded_as"])
-            for k in spec.get("keep_only") or []
-        )
-        tools[name] = SurveyTool(
-            name=name,
-            label=spec["label"],
-            file_types=tuple(spec["file_types"]),
-            header_rows=int(spec["header_rows"]),
-            header_style=spec["header_style"],
-            signature=tuple(spec["signature"]),
-            response_id=spec.get("response_id"),
-            submitted_at=spec["submitted_at"],
-            date_formats=tuple(spec["date_formats"]),
-            multi_separator=multi.get("separator"),
-            multi_spread=bool(multi.get("spread", False)),
-            generic_subheaders=tuple(spec.get("generic_subheaders") or ()),
-            keep_only=keep_only,
-            timezone_from_import_id=bool(spec.get("timezone_from_import_id", False)),
-            not_a_respondent=tuple(v.lower() for v in spec.get("not_a_respondent") or ()),
-        )
-    return tools
+    return load_survey_tools(_TOOLS_FILE)
+
+
+def load_survey_tools(path: Path) -> dict[str, SurveyTool]:
+    """The layouts, or a ConfigurationError listing every mistake in the file by line."""
+    layouts, problems = check_survey_tools(read_yaml(path))
+    if problems:
+        raise ConfigurationError(problems)
+    return {name: _survey_tool(name, layout) for name, layout in layouts.items()}
+
+
+def _survey_tool(name: str, layout: ToolLayout) -> SurveyTool:
+    multi = layout.multi_select or MultiSelect()
+    return SurveyTool(
+        name=name,
+        label=layout.label,
+        file_types=tuple(layout.file_types),
+        header_rows=layout.header_rows,
+        header_style=layout.header_style,
+        signature=tuple(layout.signature),
+        response_id=layout.response_id,
+        submitted_at=layout.submitted_at,
+        date_formats=tuple(layout.date_formats),
+        multi_separator=multi.separator,
+        multi_spread=multi.spread,
+        generic_subheaders=tuple(layout.generic_subheaders),
+        keep_only=tuple(
+            KeepOnly(rule.column, tuple(rule.values), rule.excluded_as) for rule in layout.keep_only
+        ),
+        timezone_from_import_id=layout.timezone_from_import_id,
+        not_a_respondent=tuple(v.lower() for v in layout.not_a_respondent),
+    )
 
 
 @cache
@@ -99,10 +107,11 @@ def check_tool(declared: str, first_header_row: list[str]) -> SurveyTool:
         t.label for t in tools.values() if t.name != declared and t.matches(first_header_row)
     ]
     hint = f" It looks like a {looks_like[0]} instead." if looks_like else ""
-    shown = ", ".join(first_header_row[:6]) or "(nothing)"
+    # The file's own header is not quoted: a column name may be anything, an e-mail included.
     raise UnreadableExport(
         f"Expected a {tool.label} whose first row has the columns {', '.join(tool.signature)}; "
-        f"missing {', '.join(missing)}. The first row starts: {shown}.{hint}"
+        f"missing {', '.join(missing)}. The first row has {len(first_header_row)} "
+        f"column(s).{hint}"
     )
 
 
@@ -116,16 +125,15 @@ def recognise_tool(first_header_row: list[str], file_type: str) -> SurveyTool:
     ]
     if len(matching) == 1:
         return matching[0]
-    shown = ", ".join(first_header_row[:6]) or "(nothing)"
     if not matching:
         expected = "; ".join(
             f"{t.label}: {', '.join(t.signature)}" for t in survey_tools().values()
         )
         raise UnreadableExport(
-            f"The file's first row ({shown}) matches no survey tool this pipeline reads. "
+            "The file's first row matches no survey tool this pipeline reads. "
             f"Expected one of: {expected}."
         )
     raise UnreadableExport(
-        f"The file's first row ({shown}) fits several tools "
+        "The file's first row fits several tools "
         f"({', '.join(t.label for t in matching)}); name the tool in data/sources.yml."
     )
