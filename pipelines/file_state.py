@@ -47,7 +47,7 @@ create table if not exists ingest.files (
     instrument_id varchar, encoding varchar, rows_in_file integer, rows_excluded varchar,
     responses_accepted integer, responses_rejected integer, answers_rejected integer,
     dropped_columns varchar, missing_columns varchar, read_fingerprint varchar,
-    validated_fingerprint varchar);
+    validated_fingerprint varchar, times_at_clock_change integer, set_aside boolean);
 create table if not exists ingest.responses (
     file_sha256 varchar, row_number bigint, response_key varchar, respondent_key varchar,
     submitted_at_utc timestamptz, source_timezone varchar, organisation_id varchar,
@@ -147,6 +147,9 @@ def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
     if columns and "read_fingerprint" not in columns:
         con.execute("alter table ingest.files add column read_fingerprint varchar")
         con.execute("alter table ingest.files add column validated_fingerprint varchar")
+    for column, kind in (("times_at_clock_change", "integer"), ("set_aside", "boolean")):
+        if columns and column not in columns:
+            con.execute(f"alter table ingest.files add column {column} {kind}")
     # Answers carry their partition since the dbt build reads them partition by partition.
     for table in ("answers", "open_answers"):
         existing = _columns(con, "ingest", table)

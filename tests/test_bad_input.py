@@ -54,9 +54,14 @@ CORPUS: dict[str, tuple[bytes, str]] = {
         "respondent_id, submitted_at, respondent_group; missing respondent_group.",
     ),
     "bad_future.csv": (
-        (HEADER + ROW.format(i=1).replace("2024", "2099")).encode(),
-        "1 of 1 responses (100%) were rejected, above the 50% limit; the first reason: The "
-        "submission time 2099-03-04 10:00:00 is in the future.",
+        template_csv(people("Manager", 1, "F", "Main", year=2099, cp_aware=["Yes"])),
+        "1 of 1 responses (100%) were rejected, above the 50% limit; the first: row 2: The "
+        "submission time (column submitted_at) is in the future.",
+    ),
+    "bad_missing_questions.csv": (
+        (HEADER + ROW.format(i=7)).encode(),
+        "The file lacks 21 of the columns instrument coprod_template_v1 requires "
+        "(ref_instrument_columns.csv): completed_with_help, cp_barrier, cp_barrier_other, ",
     ),
     "not_registered.csv": (
         (HEADER + ROW.format(i=1)).encode(),

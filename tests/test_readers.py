@@ -6,6 +6,7 @@ encodings, "Other" text, typed service names) and each test checks values by han
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from pipelines.ingest.errors import UnreadableExport
 from pipelines.ingest.reader import ParsedExport, ReadContext, read_export, split_options
-from pipelines.reference import load_reference
+from pipelines.reference import ReferenceData, load_reference
 from pipelines.registry import load_registry
 
 REGISTRY = """
@@ -48,7 +49,7 @@ def read(tmp_path: Path):
     registry_file = tmp_path / "sources.yml"
     registry_file.write_text(REGISTRY)
     registry = load_registry(registry_file)
-    ctx = ReadContext(load_reference(), registry, b"test-key", ("Jo Bloggs",))
+    ctx = ReadContext(every_column_optional(), registry, b"test-key", ("Jo Bloggs",))
 
     def _read(name: str, content: bytes | None = None) -> ParsedExport:
         path = tmp_path / name
@@ -57,6 +58,16 @@ def read(tmp_path: Path):
         return read_export(path, registry.registration_for(name), ctx)
 
     return _read
+
+
+def every_column_optional() -> ReferenceData:
+    """The reference data with no column required: each fixture here carries only the columns
+    its test is about (the required-columns rule has its own test)."""
+    reference = load_reference()
+    return dataclasses.replace(
+        reference,
+        instrument_columns=reference.instrument_columns.with_columns(optional=pl.lit("yes")),
+    )
 
 
 def codes(parsed: ParsedExport, question: str) -> list[list[str]]:
@@ -308,9 +319,10 @@ def test_template_with_bom_and_an_unknown_service_held_with_its_value(read):
     assert parsed.responses.height == 1
     reasons = parsed.rejected.sort("row_number")["reason"].to_list()
     assert reasons == [
-        "Service Dr Patel's surgery is not a service or alias of organisation riverside (add it "
-        "as an alias in data/sources.yml).",
-        "Respondent group Cleaner is not a declared label (add it to ref_answer_labels.csv).",
+        "The service (column service) is not a service or alias of organisation riverside (add "
+        "it as an alias in data/sources.yml).",
+        "The respondent group (column respondent_group) is not a declared label (add it to "
+        "ref_answer_labels.csv).",
     ]
     assert parsed.rejected.sort("row_number")["value_redacted"].to_list() == [
         "Dr Patel's surgery",
@@ -338,3 +350,56 @@ def test_the_tool_is_recognised_from_the_header_when_not_named(read):
     with pytest.raises(UnreadableExport, match="matches no survey tool this pipeline reads") as err:
         read("auto_unknown.csv", b"Name,Score\r\nAnn,3\r\n")
     assert "Qualtrics CSV export (three header rows): ResponseId, StartDate" in str(err.value)
+
+
+def test_times_at_the_clock_changes_are_kept_and_implausible_years_rejected(read):
+    """London: 01:30 on 31 March 2024 never happened (clocks jumped 01:00 -> 02:00 GMT -> BST);
+    01:30 on 27 October 2024 happened twice (BST, then GMT)."""
+    rows = [
+        ("T1", "2024-03-31 01:30:00"),  # skipped: read forward, as 02:30 BST = 01:30 UTC
+        ("T2", "2024-10-27 01:30:00"),  # repeated: the earlier instant, 01:30 BST = 00:30 UTC
+        ("T3", "2024-03-04 10:00:00"),  # ordinary GMT
+        ("T4", "1066-10-14 09:00:00"),
+        ("T5", "0001-01-01 00:00:00"),
+        ("T6", "1899-12-31 10:00:00"),
+    ]
+    content = "respondent_id,submitted_at,service,respondent_group,cp_aware\r\n" + "".join(
+        f"{rid},{when},Outreach team,Frontline worker,Yes\r\n" for rid, when in rows
+    )
+    parsed = read("template_2024.csv", content.encode())
+    assert parsed.responses["submitted_at_utc"].to_list() == [
+        dt.datetime(2024, 3, 31, 1, 30, tzinfo=dt.UTC),
+        dt.datetime(2024, 10, 27, 0, 30, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 4, 10, 0, tzinfo=dt.UTC),
+    ]
+    assert parsed.times_at_clock_change == 2
+    rejected = parsed.rejected.sort("row_number")
+    assert rejected["row_number"].to_list() == [5, 6, 7]
+    assert set(rejected["reason"]) == {
+        "The submission time (column submitted_at) is before 2000-01-01, the earliest date a "
+        "survey response is accepted from."
+    }
+
+
+def test_a_file_lacking_required_question_columns_is_refused_with_the_list(tmp_path):
+    """With the real crosswalk every column is required unless marked optional: a template
+    export with 3 of its questions is refused, naming the ones that are missing."""
+    registry_file = tmp_path / "sources.yml"
+    registry_file.write_text(REGISTRY)
+    registry = load_registry(registry_file)
+    ctx = ReadContext(load_reference(), registry, b"test-key")
+    path = tmp_path / "template_2024.csv"
+    path.write_bytes(
+        b"respondent_id,submitted_at,service,respondent_group,respondent_ref,completed_with_help,"
+        b"staff_lived_experience,cp_aware,cp_define,cp_barrier\r\n"
+        b"T1,2024-03-04 10:00:00,Outreach team,Frontline worker,,No,No,Yes,,Time\r\n"
+    )
+    with pytest.raises(UnreadableExport) as refused:
+        read_export(path, registry.registration_for(path.name), ctx)
+    assert str(refused.value) == (
+        "The file lacks 16 of the columns instrument coprod_template_v1 requires "
+        "(ref_instrument_columns.csv): cp_barrier_other, cp_benefit, cp_chall, cp_feel, "
+        "cp_ladder, cp_more, cp_opp_own, cp_opp_svc, cp_say, cp_staff_did, cp_value, cp_valued, "
+        "pr_costs, pr_outcome, pr_pay, pr_start. Export every question again, or mark a column "
+        "optional there if this survey does not ask it."
+    )

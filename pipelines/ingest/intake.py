@@ -26,7 +26,7 @@ import polars as pl
 from pipelines.file_state import ensure_file_state, known_hashes, remember_hashes
 from pipelines.ingest.archive import ArrivedFile, archive, arrived_files, hashes_of, quarantine
 from pipelines.ingest.errors import UnreadableExport
-from pipelines.ingest.privacy import load_redaction_names
+from pipelines.ingest.privacy import load_redaction_names, redact_text
 from pipelines.ingest.reader import ParsedExport, ReadContext, read_export
 from pipelines.ingest.survey_tools import _TOOLS_FILE, tool_digest
 from pipelines.reference import ReferenceData
@@ -41,7 +41,7 @@ PER_FILE_TABLES = ("ingest.responses", "ingest.answers", "ingest.open_answers", 
 ANSWER_TABLES = ("ingest.answers", "ingest.open_answers")
 PARTITIONED_TABLES = ("ingest.responses", *ANSWER_TABLES)
 # Bump when the reader changes how a file is read: every file is read again, once.
-READER_VERSION = "2"
+READER_VERSION = "3"
 
 
 @dataclass
@@ -67,6 +67,10 @@ class FileOutcome:
     dropped_columns: str = ""
     missing_columns: str = ""
     read_fingerprint: str = ""
+    times_at_clock_change: int = 0
+    # A registered file that was quarantined, or a file that could not be opened or copied: the
+    # run goes on without it, and says so with a warning (never a plain success).
+    set_aside: bool = False
 
 
 class ReadFingerprints:
@@ -82,6 +86,7 @@ class ReadFingerprints:
         common.update(names.read_bytes() if names.exists() else b"")
         common.update(hashlib.sha256(settings.hash_key).digest())
         common.update(str(settings.max_rejected_share).encode())
+        common.update(settings.earliest_submission.isoformat().encode())
         self._common = common.hexdigest()
         self._reference, self._registry = reference, registry
         self._parts: dict[tuple[str, str], str] = {}
@@ -122,6 +127,7 @@ def config_fingerprint(settings: Settings) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"")
     digest.update(settings.hash_key)
+    digest.update(f"{settings.max_rejected_share} {settings.earliest_submission}".encode())
     return digest.hexdigest()
 
 
@@ -231,6 +237,9 @@ def ingest_inbox(
     to_read: list[tuple[int, _ReadTask]] = []
     queued: dict[str, str] = {}  # sha256 -> the name it is read under in this run
     for arrived in inbox:
+        if arrived.refused:
+            outcomes.append(_not_opened(arrived, now))
+            continue
         matches = registry.registrations_for(arrived.path.name)
         fingerprint = fingerprints.of(matches)
         known = previous.get(arrived.sha256)
@@ -245,6 +254,9 @@ def ingest_inbox(
             outcomes.append(_unchanged(known))
             continue
         archived = archive(arrived, settings.archive_dir)
+        if archived is None:
+            outcomes.append(_still_changing(arrived, now))
+            continue
         queued[arrived.sha256] = arrived.path.name
         to_read.append((len(outcomes), _ReadTask(arrived, archived, matches, fingerprint)))
         outcomes.append(None)
@@ -284,7 +296,13 @@ class _ReaderSetup:
         names = load_redaction_names(self.settings.redaction_names_file)
         extra = {"con": con} if con is not None else {}
         return ReadContext(
-            self.reference, self.registry, self.settings.hash_key, names, self.now, **extra
+            self.reference,
+            self.registry,
+            self.settings.hash_key,
+            names,
+            self.now,
+            self.settings.earliest_submission,
+            **extra,
         )
 
     def read(self, task: _ReadTask, ctx: ReadContext) -> tuple[FileOutcome, ParsedExport | None]:
@@ -326,6 +344,36 @@ def _start_worker(setup: _ReaderSetup) -> None:
 def _read_in_worker(task: _ReadTask) -> tuple[FileOutcome, ParsedExport | None]:
     setup, ctx = _WORKER
     return setup.read(task, ctx)
+
+
+def _not_opened(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
+    return FileOutcome(
+        file_sha256=arrived.sha256,
+        file_name=arrived.path.name,
+        inbox_path=str(arrived.path),
+        archived_path="",
+        size_bytes=0,
+        seen_at=now,
+        status="held",
+        reason=f"Not opened: {arrived.refused}",
+        set_aside=True,
+    )
+
+
+def _still_changing(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
+    """Held without a read fingerprint, so the next run looks at it again whatever it holds."""
+    return FileOutcome(
+        file_sha256=arrived.sha256,
+        file_name=arrived.path.name,
+        inbox_path=str(arrived.path),
+        archived_path="",
+        size_bytes=arrived.size,
+        seen_at=now,
+        status="held",
+        reason="The file changed while it was being copied (it is probably still being "
+        "written): it will be read once it has stopped changing.",
+        set_aside=True,
+    )
 
 
 def _same_content(arrived: ArrivedFile, first_name: str, now: dt.datetime) -> FileOutcome:
@@ -388,10 +436,10 @@ def _read_one(
     outcome.tool = registration.tool
     outcome.instrument_id = registration.instrument_id
     try:
-        parsed = read_export(arrived.path, registration, ctx)
+        parsed = read_export(archived, registration, ctx)  # the snapshot, never the inbox file
     except UnreadableExport as error:
-        outcome.status, outcome.reason = "quarantined", str(error)
-        quarantine(arrived, settings.quarantine_dir, str(error))
+        outcome.status, outcome.reason, outcome.set_aside = "quarantined", str(error), True
+        quarantine(arrived, archived, settings.quarantine_dir, outcome.reason)
         return outcome, None
     rejected_responses = parsed.rejected.filter(pl.col("source_column").is_null()).height
     considered = parsed.responses.height + rejected_responses
@@ -401,30 +449,47 @@ def _read_one(
     outcome.responses_accepted = parsed.responses.height
     outcome.responses_rejected = rejected_responses
     outcome.answers_rejected = parsed.rejected.height - rejected_responses
-    outcome.dropped_columns = ", ".join(parsed.dropped_columns)
+    # Column names are the export's own: a header may itself be a name or an e-mail address.
+    outcome.dropped_columns = ", ".join(redact_text(parsed.dropped_columns, ctx.redaction_names))
     outcome.missing_columns = ", ".join(parsed.missing_columns)
+    outcome.times_at_clock_change = parsed.times_at_clock_change
     share = rejected_responses / considered if considered else 1.0
     if considered == 0 or share > settings.max_rejected_share:
-        outcome.status = "quarantined"
+        outcome.status, outcome.set_aside = "quarantined", True
         outcome.reason = (
             f"{rejected_responses} of {considered} responses ({share:.0%}) were rejected, above "
-            f"the {settings.max_rejected_share:.0%} limit; the first reason: "
-            f"{parsed.rejected['reason'][0] if parsed.rejected.height else 'no responses'}"
+            f"the {settings.max_rejected_share:.0%} limit; the first: {_first_rejection(parsed)}"
         )
-        quarantine(arrived, settings.quarantine_dir, outcome.reason)
+        quarantine(arrived, archived, settings.quarantine_dir, outcome.reason)
         return outcome, None
     return outcome, parsed
 
 
+def _first_rejection(parsed: ParsedExport) -> str:
+    if not parsed.rejected.height:
+        return "the file holds no responses."
+    first = parsed.rejected.sort("row_number").row(0, named=True)
+    return f"row {first['row_number']}: {first['reason']}"
+
+
 def describe(outcome: FileOutcome) -> str:
-    """One greppable line per file: key=value pairs, the reason last."""
+    """One greppable line per file: key=value pairs, the reason last. The file name and the
+    reason are escaped, so a name holding a newline can never start a forged line."""
     line = (
-        f"file={outcome.file_name} sha256={outcome.file_sha256[:12]} status={outcome.status} "
-        f"accepted={outcome.responses_accepted} rejected={outcome.responses_rejected}"
+        f"file={escape_for_log(outcome.file_name)} sha256={outcome.file_sha256[:12]} "
+        f"status={outcome.status} accepted={outcome.responses_accepted} "
+        f"rejected={outcome.responses_rejected}"
     )
     if outcome.status in {"held", "quarantined"}:
-        line += f" reason={outcome.reason}"
+        line += f" reason={escape_for_log(outcome.reason or '')}"
     return line
+
+
+def escape_for_log(text: str) -> str:
+    """Control characters (newlines, escape sequences) written as visible escapes."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def append_to_log(log_file: Path, outcomes: list[FileOutcome], now: dt.datetime) -> None:

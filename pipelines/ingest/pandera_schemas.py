@@ -111,10 +111,14 @@ def split_valid(
     row_cases = cases.filter(pl.col("index").is_not_null())
     if row_cases.height < cases.height:
         # A schema-level failure (a missing column, a wrong type) condemns every row.
-        raise ValueError(f"{schema.name}: the frame does not have the expected shape:\n{cases}")
+        shape = cases.filter(pl.col("index").is_null()).select("check", "column").unique()
+        raise ValueError(
+            f"{schema.name}: the frame does not have the expected shape: {shape.rows()}"
+        )
     failures = row_cases.select(
         _row=pl.col("index").cast(pl.UInt32),
-        reason=pl.format("{} ({} = {})", "check", "column", "failure_case"),
+        # The rule and the column, never the value: a failing cell may hold personal data.
+        reason=pl.format("{} (column {})", "check", "column"),
     )
     bad = failures.group_by("_row").agg(pl.col("reason").unique().sort().str.join("; "))
     valid = indexed.join(bad, on="_row", how="anti").drop("_row")

@@ -17,6 +17,10 @@ import polars as pl
 _REDACTIONS: tuple[tuple[str, str], ...] = (
     (r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", "[email]"),
     (r"(?:https?://|www\.)\S+", "[link]"),
+    # IP addresses (v4; v6 written in full or with ::) before phone numbers: both are digits.
+    (r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "[ip address]"),
+    (r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b", "[ip address]"),
+    (r"(?i)\b(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?", "[ip address]"),
     # UK numbers: +44 or 0, then 9-10 more digits in groups (07700 900123, (0161) 496 0000).
     (r"(?:\+44\s?\(?0?\)?\s?|\(?0)\d{2,4}\)?[\s\-]?\d{3,4}[\s\-]?\d{3,4}", "[phone]"),
     # UK postcodes: SW1A 1AA, M1 1AE, B33 8TH.
@@ -77,3 +81,13 @@ def redact(text: pl.Expr, names: tuple[str, ...] = ()) -> pl.Expr:
         alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
         text = text.str.replace_all(rf"(?i)\b(?:{alternatives})\b", "[name]")
     return text
+
+
+def redact_text(values: list[str], names: tuple[str, ...] = ()) -> list[str]:
+    """`redact` for a few plain strings (column names, say)."""
+    return (
+        pl.Series(values, dtype=pl.String)
+        .to_frame("v")
+        .select(redact(pl.col("v"), names))["v"]
+        .to_list()
+    )

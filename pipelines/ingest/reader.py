@@ -60,6 +60,7 @@ class ParsedExport:
     excluded: dict[str, int] = field(default_factory=dict)
     dropped_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
+    times_at_clock_change: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class ReadContext:
     hash_key: bytes
     redaction_names: tuple[str, ...] = ()
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # Earlier submission times are typing or clock errors (a year 0001, 1066, 1899), not answers.
+    earliest_submission: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     con: duckdb.DuckDBPyConnection = field(default_factory=duckdb.connect)
 
 
@@ -142,6 +145,20 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
     )
     mapped_sources = {m["source_column"] for m in mapping.values()}
     missing = sorted(set(declared_columns["source_column"].to_list()) - mapped_sources)
+    # Every declared column is required unless marked optional (or it names the service of an
+    # export registered with one): a file with questions missing is not a partial success.
+    not_required = declared_columns.filter(
+        (pl.col("optional") == "yes")
+        | ((pl.col("column_role") == "service") & pl.lit(registration.service_id is not None))
+    )["source_column"]
+    required_missing = [c for c in missing if c not in set(not_required.to_list())]
+    if required_missing:
+        raise UnreadableExport(
+            f"The file lacks {len(required_missing)} of the columns instrument "
+            f"{registration.instrument_id} requires (ref_instrument_columns.csv): "
+            f"{', '.join(required_missing)}. Export every question again, or mark a column "
+            "optional there if this survey does not ask it."
+        )
     required_roles = {"respondent_group"} | (set() if registration.service_id else {"service"})
     missing_roles = required_roles - {m["column_role"] for m in mapping.values()}
     if missing_roles:
@@ -153,7 +170,9 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
     timezone = (
         _import_id_timezone(grid, tool, names.index(tool.submitted_at)) or registration.timezone
     )
-    responses, rejected_responses = _responses(body, tool, mapping, registration, ctx, timezone)
+    responses, rejected_responses, times_at_clock_change = _responses(
+        body, tool, mapping, registration, ctx, timezone
+    )
     answers, open_answers, rejected_answers = _answers(body, tool, mapping, ctx)
 
     keys = responses.select("row_number", "response_key")
@@ -180,6 +199,7 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
         excluded=excluded,
         dropped_columns=dropped,
         missing_columns=missing,
+        times_at_clock_change=times_at_clock_change,
     )
 
 
@@ -217,7 +237,7 @@ def _responses(
     registration: ExportRegistration,
     ctx: ReadContext,
     timezone: str,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     by_role = {
         m["column_role"]: name for name, m in mapping.items() if m["column_role"] in PROFILE_ROLES
     }
@@ -251,11 +271,12 @@ def _responses(
         proxy_key=normalise_label(role("proxy_flag")),
         staff_le_key=normalise_label(role("staff_lived_experience_flag")),
     )
+    times = parse_submitted_at(
+        frame["submitted_raw"], tool.date_formats, registration.date_order, timezone,
+        tool.submitted_at,
+    )  # fmt: skip
     frame = frame.with_columns(
-        submitted_at_utc=parse_submitted_at(
-            frame["submitted_raw"], tool.date_formats, registration.date_order, timezone
-        ),
-        service_key=normalise_label(pl.col("service_raw")),
+        submitted_at_utc=times.utc, service_key=normalise_label(pl.col("service_raw"))
     )
     labels = ctx.reference.labels
     groups = labels.filter(pl.col("option_set_id") == "respondent_group").select(
@@ -289,31 +310,45 @@ def _responses(
         respondent_key=respondent_key,
         is_repeat_id=pl.col("source_id").is_duplicated() & ~pl.col("source_id").is_first_distinct(),
     )
+    # Fixed sentences naming the column and the rule; the value itself goes only to
+    # value_redacted, through the redactor (a cell may hold a name, an e-mail or a phone number).
+    id_column = tool.response_id or "(the whole row)"
+    earliest = ctx.earliest_submission
     reason = (
         pl.when(pl.col("source_id").is_null() | (pl.col("source_id") == ""))
-        .then(pl.lit("The response has no response id."))
+        .then(pl.lit(f"The response has no response id (column {id_column})."))
         .when(pl.col("submitted_at_utc").is_null())
-        .then(pl.format("The submission time {} could not be read.", pl.col("submitted_raw")))
+        .then(
+            pl.lit(
+                f"The submission time (column {tool.submitted_at}) fits none of the date "
+                "formats this survey tool writes."
+            )
+        )
         .when(pl.col("submitted_at_utc") > ctx.now)
-        .then(pl.format("The submission time {} is in the future.", pl.col("submitted_raw")))
+        .then(pl.lit(f"The submission time (column {tool.submitted_at}) is in the future."))
+        .when(pl.col("submitted_at_utc") < earliest)
+        .then(
+            pl.lit(
+                f"The submission time (column {tool.submitted_at}) is before {earliest:%Y-%m-%d}, "
+                "the earliest date a survey response is accepted from."
+            )
+        )
         .when(pl.col("respondent_group").is_null())
         .then(
-            pl.format(
-                "Respondent group {} is not a declared label (add it to ref_answer_labels.csv).",
-                pl.col("group_raw").fill_null("(blank)"),
+            pl.lit(
+                f"The respondent group (column {by_role.get('respondent_group')}) is not a "
+                "declared label (add it to ref_answer_labels.csv)."
             )
         )
         .when(pl.col("service_id").is_null())
         .then(
-            pl.format(
-                "Service {} is not a service or alias of organisation {} (add it as an "
-                "alias in data/sources.yml).",
-                pl.col("service_raw").fill_null("(blank)"),
-                pl.lit(org),
+            pl.lit(
+                f"The service (column {by_role.get('service')}) is not a service or alias of "
+                f"organisation {org} (add it as an alias in data/sources.yml)."
             )
         )
         .when(pl.col("is_repeat_id"))
-        .then(pl.lit("The same response id appears earlier in this file."))
+        .then(pl.lit(f"The same response id (column {id_column}) appears earlier in this file."))
     )
     frame = frame.with_columns(reason=reason)
     rejected = frame.filter(pl.col("reason").is_not_null()).select(
@@ -346,7 +381,7 @@ def _responses(
         instrument_id=pl.lit(registration.instrument_id),
         tool=pl.lit(tool.name),
     )
-    return accepted, rejected
+    return accepted, rejected, times.at_clock_change
 
 
 def _answers(
@@ -423,8 +458,7 @@ def _answers(
         source_column="source_column",
         value_redacted=redact(pl.col("value"), ctx.redaction_names),
         reason=pl.format(
-            "Answer {} is not an option of {} (add the label to ref_answer_labels.csv).",
-            pl.col("value"),
+            "The answer is not an option of question {} (add the label to ref_answer_labels.csv).",
             pl.col("question_id"),
         ),
     )
