@@ -1,12 +1,14 @@
 """The `coprod` command: run the pipeline and see what it did.
 
+    coprod check         check the registry, the survey tools' layouts and the reference data
     coprod run           ingest, validate, model, gate and publish (what `make run` calls)
     coprod status        what was ingested, held, quarantined and published, and when
     coprod report ORG    where the organisation's HTML report is (it is published with the marts)
     coprod query "SQL"   run SQL over the published marts (each mart is a view of its name)
 
 Exit codes a scheduler can rely on: 0 success (nothing new counts as success), 1 the run failed
-or publication was blocked by a failed check, 2 the configuration is wrong.
+or publication was blocked by a failed check, 2 the configuration is wrong (nothing was run),
+3 published, but a registered file was quarantined or a file could not be read (a warning).
 """
 
 from __future__ import annotations
@@ -20,10 +22,37 @@ import time
 from pathlib import Path
 
 from pipelines.run_lock import warehouse_lock
-from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
+from pipelines.settings import (
+    DBT_PROJECT_DIR,
+    REPO_ROOT,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_WARNING = 0, 1, 2, 3
 DAGSTER_YAML = """\
+# Written by `coprod run`. Telemetry off; one run at a time, because the DuckDB warehouse allows a
+# single writer. Run monitoring (the daemon of `make ui`) fails a run stuck starting for 3 minutes
+# and cancels one stuck cancelling; a run whose process died once started is marked failed by
+# the next `coprod run` (pipelines/stale_runs.py), which the local run launcher cannot tell. No
+# max_runtime_seconds: a backfill may take hours, and a run of `coprod run` over the limit would
+# be marked failed while still running, as it has no run launcher to terminate it.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0  # the local run launcher cannot resume a run
+  poll_interval_seconds: 60
+"""
+# What earlier versions wrote: replaced by DAGSTER_YAML; a file edited by hand is left alone.
+EARLIER_DAGSTER_YAMLS = (
+    """\
 # Written by `coprod run` when missing. Telemetry off; one run at a time, because the DuckDB
 # warehouse allows a single writer.
 telemetry:
@@ -31,7 +60,8 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 1
-"""
+""",
+)
 
 
 def dagster_home() -> Path:
@@ -39,7 +69,7 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text() in EARLIER_DAGSTER_YAMLS:
         config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
@@ -73,21 +103,46 @@ def ensure_dbt_manifest() -> None:
     )
 
 
+def configuration_is_right(settings: Settings) -> bool:
+    """Registry, tool layouts and reference data checked; every problem printed, one a line."""
+    from pipelines.configuration import ConfigurationError, check_configuration
+
+    try:
+        checked = check_configuration(settings)
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        print(
+            f"{len(error.problems)} configuration problem(s): nothing was run. Fix them and "
+            "check again with `coprod check`.",
+            file=sys.stderr,
+        )
+        return False
+    print(f"Configuration OK: {checked.summary()}.")
+    return True
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    return EXIT_OK if configuration_is_right(load_settings()) else EXIT_CONFIG
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.file_state import known_hashes
+    from pipelines.hash_key import HashKeyChanged, check_warehouse_key
     from pipelines.ingest.intake import input_fingerprint
     from pipelines.publication import current_manifest
-    from pipelines.registry import RegistryError, load_registry
     from pipelines.warehouse import connect, table_exists
 
     settings = load_settings()
-    try:
-        load_registry(settings.registry_file)
-    except RegistryError as error:
-        print(f"Configuration error: {error}", file=sys.stderr)
+    if not configuration_is_right(settings):  # before the lock: a wrong file changes nothing
         return EXIT_CONFIG
     waiting = "Another run is writing this warehouse; waiting for it to finish..."
     with warehouse_lock(settings.data_dir, on_wait=lambda: print(waiting, flush=True)):
+        if not args.rotate_key:
+            try:  # before any file is read
+                check_warehouse_key(settings.warehouse, settings.hash_key)
+            except HashKeyChanged as error:
+                print(f"Configuration error: {error}", file=sys.stderr)
+                return EXIT_CONFIG
         known = {}
         if settings.warehouse.exists():  # the lock is held: nothing else writes it now
             with connect(settings.warehouse, read_only=True) as con:
@@ -98,6 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if (
             not args.force
             and not args.reprocess
+            and not args.rotate_key
             and published
             and published.get("input_fingerprint") == fingerprint
         ):
@@ -107,26 +163,34 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             print(status_report(settings))
             return EXIT_OK
-        return _execute(settings, reprocess=args.reprocess)
+        return _execute(settings, reprocess=args.reprocess, rotate_key=args.rotate_key)
 
 
-def _execute(settings: Settings, reprocess: list[str] | None = None) -> int:
+def _execute(
+    settings: Settings, reprocess: list[str] | None = None, rotate_key: bool = False
+) -> int:
     dagster_home()
     ensure_dbt_manifest()
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.stale_runs import RUN_PID_TAG, fail_dead_runs
 
     started = time.monotonic()
     print("Running the pipeline: ingest -> validate -> dbt build -> Great Expectations -> publish")
+    ingest_config = {"reprocess": reprocess or [], "rotate_key": rotate_key}
     with dg.DagsterInstance.get() as instance:
+        # The warehouse lock is held: a run left unfinished is either dead or waiting for it.
+        for run_id in fail_dead_runs(instance):
+            print(f"Run {run_id} was left unfinished by a process that died: marked failed.")
         result = defs.resolve_job_def("coprod_full_run").execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config={
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
-                "ops": {"ingest__survey_exports": {"config": {"reprocess": reprocess or []}}},
+                "ops": {"ingest__survey_exports": {"config": ingest_config}},
             },
+            tags={RUN_PID_TAG: str(os.getpid())},
         )
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
@@ -135,14 +199,43 @@ def _execute(settings: Settings, reprocess: list[str] | None = None) -> int:
     ]
     print(status_report(settings))
     print(f"Run {result.run_id} took {time.monotonic() - started:.0f} s.")
+    if rotate_key:
+        _report_rekeyed(result, settings)
     if not result.success or failed_checks:
         print(
             "The run did not publish. Failed checks: "
             f"{', '.join(failed_checks) or 'none'}; see the run in the Dagster UI (make ui).",
             file=sys.stderr,
         )
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed and evaluation.description:
+                print(f"  {evaluation.check_name}: {evaluation.description}", file=sys.stderr)
         return EXIT_FAILED
+    set_aside = [
+        e for e in result.get_asset_check_evaluations()
+        if e.check_name == "no_file_set_aside" and not e.passed
+    ]  # fmt: skip
+    if set_aside:
+        files = set_aside[0].metadata["files_set_aside"].value
+        print(
+            f"Warning: published without {len(files)} file(s) that were quarantined or could "
+            f"not be read: {', '.join(files)}. Their reasons are above and in "
+            f"{settings.quarantine_dir}.",
+            file=sys.stderr,
+        )
+        return EXIT_WARNING
     return EXIT_OK
+
+
+def _report_rekeyed(result, settings: Settings) -> None:
+    from pipelines.hash_key import key_fingerprint
+
+    for materialization in result.asset_materializations_for_node("ingest__survey_exports"):
+        print(
+            f"Re-keyed {materialization.metadata['files_ingested'].value} file(s) with "
+            f"COPROD_HASH_KEY (fingerprint {key_fingerprint(settings.hash_key)[:8]}…), "
+            "now the key this warehouse is built with."
+        )
 
 
 def status_report(settings: Settings) -> str:
@@ -288,6 +381,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="coprod", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="check the configuration files, run nothing")
+    check.set_defaults(handler=cmd_check)
     run = commands.add_parser("run", help="run the whole pipeline on the inbox")
     run.add_argument("--force", action="store_true", help="run even when nothing changed")
     run.add_argument(
@@ -296,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         default=[],
         help="read these inbox files again (backfill one export alone)",
+    )
+    run.add_argument(
+        "--rotate-key",
+        action="store_true",
+        help="re-key every file with COPROD_HASH_KEY although the warehouse has another key",
     )
     run.set_defaults(handler=cmd_run)
     status = commands.add_parser("status", help="what was ingested and published")
@@ -313,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     query.add_argument("--limit", type=int, default=40, help="rows shown in the table")
     query.set_defaults(handler=cmd_query)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SettingsError as error:  # raised by load_settings, before anything is run
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pipelines.defs.publish import (
     gx_publication_gates,
     organisation_reports,
     published_marts,
+    published_partitions_kept,
     staged_marts,
 )
 from pipelines.defs.resources import warehouse_lock_resource
@@ -37,7 +38,7 @@ ALL_ASSETS = [
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    asset_checks=[gx_publication_gates],
+    asset_checks=[gx_publication_gates, published_partitions_kept],
     jobs=[full_run_job],
     schedules=[nightly_schedule],
     sensors=[inbox_sensor],

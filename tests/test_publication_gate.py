@@ -69,6 +69,12 @@ def test_a_collapsed_reexport_is_not_published(workspace):
     assert gates["gx_mart_measures"].passed is False
     failures = gates["gx_mart_measures"].metadata["failures"].value
     assert [f["expectation"] for f in failures] == ["expect_table_row_count_to_be_between"]
+    # The partition gate says the same in words: 80 responses of gate_org 2024 would become 3.
+    assert gates["published_partitions_kept"].passed is False
+    assert gates["published_partitions_kept"].description == (
+        "Organisation gate_org, wave 2024 would shrink from 80 to 3 published responses, below "
+        "50% of what was published. Fix the cause, or retire the wave in data/sources.yml."
+    )
     published = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["publish", "published_marts"]) not in published
     assert dg.AssetKey(["publish", "staged_marts"]) in published
@@ -113,3 +119,41 @@ def test_a_gate_validates_what_changed_since_the_last_publication(workspace):
     workspace.register(organisations, [*exports, export("b_late.csv", "gate_b", 2024)])
     third = workspace.run()
     assert gate_rows(third) == (workspace.mart("mart_measures").height, 0)
+
+
+def test_a_published_wave_leaves_the_marts_only_when_the_registry_retires_it(workspace):
+    organisations = [organisation("org_a", ["main"]), organisation("org_b", ["main"])]
+    workspace.register(
+        organisations, [export("a.csv", "org_a", 2024), export("b.csv", "org_b", 2024)]
+    )
+    workspace.drop("a.csv", full_survey(20, "A"))
+    workspace.drop("b.csv", full_survey(20, "B"))
+    assert workspace.run().success
+    published_before = workspace.published_files()
+
+    # a.csv re-registered under another wave by mistake: org_a's 2024 would vanish.
+    workspace.register(
+        organisations, [export("a.csv", "org_a", 2025), export("b.csv", "org_b", 2024)]
+    )
+    result = workspace.run()
+    (gate,) = [
+        e for e in result.get_asset_check_evaluations()
+        if e.check_name == "published_partitions_kept"
+    ]  # fmt: skip
+    assert gate.passed is False
+    assert gate.description == (
+        "Organisation org_a, wave 2024 was published with 40 responses and would disappear "
+        "from the marts (its files are no longer read: quarantined, re-registered or removed). "
+        "Fix the cause, or retire the wave in data/sources.yml."
+    )
+    assert workspace.published_files() == published_before
+
+    # Retired on purpose, the wave leaves and the rest is published.
+    organisations[0]["retired_waves"] = [2024]
+    workspace.register(
+        organisations, [export("a.csv", "org_a", 2025), export("b.csv", "org_b", 2024)]
+    )
+    assert workspace.run().success
+    measures = workspace.mart("mart_measures")
+    waves = sorted(set(measures.select("organisation_id", "wave").iter_rows()))
+    assert waves == [("org_a", 2025), ("org_b", 2024)]

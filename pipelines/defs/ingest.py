@@ -5,8 +5,9 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
-from pipelines.defs.jobs import TRANSIENT_RETRY
+from pipelines.defs.jobs import TRANSIENT_RETRY, retry_transient_errors_only
 from pipelines.file_state import record_intake
+from pipelines.hash_key import adopt_hash_key
 from pipelines.ingest.intake import (
     FileOutcome,
     append_to_log,
@@ -52,6 +53,11 @@ class IngestConfig(dg.Config):
         description="File names to read again even if their bytes were read before "
         "(to backfill one export alone); the others are left as they are.",
     )
+    rotate_key: bool = Field(
+        default=False,
+        description="Re-key every file with the current COPROD_HASH_KEY although the warehouse "
+        "was built with another key (coprod run --rotate-key); without it such a run stops.",
+    )
 
 
 @dg.asset(
@@ -61,6 +67,14 @@ class IngestConfig(dg.Config):
     kinds={"python", "duckdb"},
     required_resource_keys={"warehouse_lock"},
     retry_policy=TRANSIENT_RETRY,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_file_set_aside",
+            asset=["ingest", "survey_exports"],
+            description="No registered file of the inbox was quarantined, and every file could "
+            "be opened and copied. A warning: the run goes on and publishes without them.",
+        )
+    ],
     description=(
         "Every file in the inbox, archived by sha256 and read with the survey tool's layout "
         "(survey_tools.yml) and the crosswalk (ref_instrument_columns.csv). Personal columns "
@@ -68,6 +82,7 @@ class IngestConfig(dg.Config):
         "files are held and unreadable ones quarantined with a reason; the others go on."
     ),
 )
+@retry_transient_errors_only
 def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> dg.MaterializeResult:
     settings = load_settings()
     if settings.uses_development_key:
@@ -77,6 +92,7 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
         )
     reference, registry = load_reference(), load_registry(settings.registry_file)
     with connect(settings.warehouse) as con:
+        adopt_hash_key(con, settings.hash_key, rotate=config.rotate_key)
         outcomes = ingest_inbox(
             con, settings, reference, registry, reprocess=frozenset(config.reprocess)
         )
@@ -92,7 +108,17 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
         s: sum(o.status == s for o in outcomes)
         for s in ("ingested", "unchanged", "held", "quarantined")
     }
+    set_aside = [o for o in outcomes if o.set_aside]
     return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="no_file_set_aside",
+                passed=not set_aside,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=" ".join(f"{o.file_name}: {o.reason}" for o in set_aside) or None,
+                metadata={"files_set_aside": [o.file_name for o in set_aside]},
+            )
+        ],
         metadata={
             "files": dg.MetadataValue.md(_outcome_table(outcomes)),
             **{f"files_{status}": n for status, n in counts.items()},
@@ -112,7 +138,7 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
                     for o in outcomes
                 ]
             ),
-        }
+        },
     )
 
 

@@ -8,6 +8,7 @@ from dagster_dbt import get_asset_key_for_model
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.transform import coprod_dbt_models
 from pipelines.file_state import CURRENT_FILES, last_intake
+from pipelines.partition_gate import partition_losses, responses_by_partition
 from pipelines.publication import (
     PUBLISHED_MARTS,
     current_manifest,
@@ -124,6 +125,43 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext):
                 "data_docs": dg.MetadataValue.path(str(DATA_DOCS_INDEX)),
             },
         )
+
+
+@dg.asset_check(
+    asset=STAGED,
+    name="published_partitions_kept",
+    blocking=True,
+    description="Every (organisation, wave) the current publication holds is still there with "
+    "at least COPROD_MIN_PARTITION_SHARE of its responses, unless data/sources.yml retires it; "
+    "blocks publication otherwise.",
+)
+def published_partitions_kept(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    settings = load_settings()
+    previous = current_manifest(settings.marts_dir) or {"source_files": []}
+    with connect(settings.warehouse, read_only=True) as con:
+        current = read_table(
+            con,
+            f"""select organisation_id, wave, responses_accepted from {CURRENT_FILES}""",
+        )
+    retired = load_registry(settings.registry_file).retired_partitions
+    losses = partition_losses(
+        responses_by_partition(previous["source_files"]),
+        responses_by_partition(current.to_dicts()),
+        retired,
+        settings.min_partition_share,
+    )
+    reasons = [loss.reason(settings.min_partition_share) for loss in losses]
+    for reason in reasons:
+        context.log.error(reason)
+    return dg.AssetCheckResult(
+        passed=not losses,
+        description=" ".join(reasons) or None,
+        metadata={
+            "partitions_lost": dg.MetadataValue.json(reasons),
+            "partitions_retired": dg.MetadataValue.json(sorted(map(list, retired))),
+            "min_share": settings.min_partition_share,
+        },
+    )
 
 
 REPORTS = dg.AssetKey(["publish", "organisation_reports"])

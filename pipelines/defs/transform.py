@@ -16,7 +16,7 @@ from packaging import version
 
 from pipelines import quality_gates
 from pipelines.defs.ingest import OWNER
-from pipelines.defs.jobs import TRANSIENT_RETRY
+from pipelines.defs.jobs import TRANSIENT_RETRY, retry_transient_errors_only
 from pipelines.file_state import (
     built_model_fingerprint,
     ensure_file_state,
@@ -139,6 +139,7 @@ def _build_partitions_in_batches(
     dagster_dbt_translator=CoprodDbtTranslator(),
     retry_policy=TRANSIENT_RETRY,
 )
+@retry_transient_errors_only
 def coprod_dbt_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
