@@ -285,6 +285,12 @@ def _file_statuses(settings: Settings) -> list[str]:
                     select file_name, status, responses_accepted, responses_rejected, reason
                     from ingest.files
                     qualify row_number() over (partition by file_name order by seen_at desc) = 1
+                    union all
+                    -- Inbox files holding the same bytes as a file recorded under another name.
+                    select parse_filename(i.path), 'unchanged', 0, 0,
+                           'same content as ' || f.file_name || ': counted once, under that name'
+                    from ingest.inbox_index i join ingest.files f using (file_sha256)
+                    where parse_filename(i.path) <> f.file_name
                     order by file_name""",
                 )
                 lines.append(f"Files ({files.height}):")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pipelines.cli import _file_statuses
 from pipelines.ingest.intake import append_to_log, ingest_inbox
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
@@ -108,7 +109,23 @@ def test_the_same_bytes_under_two_names_in_one_run_are_read_once(workspace):
     workspace.drop("copy_of_a.csv", survey(4))
     statuses, current, outcomes = ingest()
     assert statuses == {"a.csv": "ingested", "copy_of_a.csv": "unchanged"}
-    assert outcomes[1].reason == "same content as a.csv, read once in this run"
+    same = "same content as a.csv: read and counted once, under that name"
+    assert outcomes[1].reason == same
     assert len(current) == 1
     with connect(load_settings().warehouse) as con:
         assert con.sql("select count(*) from ingest.responses").fetchall() == [(10,)]
+
+    # Next run, and when a third name arrives: every name is listed, the content still once.
+    workspace.drop("b_copy.csv", survey(4))
+    _, current, outcomes = ingest()
+    assert [(o.file_name, o.status, o.reason) for o in outcomes] == [
+        ("a.csv", "unchanged", "already ingested: ok"),
+        ("b_copy.csv", "unchanged", same),
+        ("copy_of_a.csv", "unchanged", same),
+    ]
+    assert len(current) == 1
+    assert _file_statuses(load_settings())[1:] == [
+        "  ingested     a.csv: 10 responses accepted, 0 rejected",
+        "  unchanged    b_copy.csv: same content as a.csv: counted once, under that name",
+        "  unchanged    copy_of_a.csv: same content as a.csv: counted once, under that name",
+    ]

@@ -235,20 +235,21 @@ def ingest_inbox(
     remember_hashes(con, hashes_of(inbox))
     outcomes: list[FileOutcome | None] = []
     to_read: list[tuple[int, _ReadTask]] = []
-    queued: dict[str, str] = {}  # sha256 -> the name it is read under in this run
+    read_under = _names_read_under(inbox, previous)
     for arrived in inbox:
         if arrived.refused:
             outcomes.append(_not_opened(arrived, now))
             continue
+        if read_under[arrived.sha256] != arrived.path:  # the same bytes under another name
+            outcomes.append(_same_content(arrived, read_under[arrived.sha256].name, now))
+            continue
         matches = registry.registrations_for(arrived.path.name)
         fingerprint = fingerprints.of(matches)
         known = previous.get(arrived.sha256)
-        if arrived.sha256 in queued:  # the same bytes under a second name: read them once
-            outcomes.append(_same_content(arrived, queued[arrived.sha256], now))
-            continue
         if (
             known
             and known["read_fingerprint"] == fingerprint
+            and known["inbox_path"] == str(arrived.path)  # else renamed: recorded anew
             and arrived.path.name not in reprocess
         ):
             outcomes.append(_unchanged(known))
@@ -257,7 +258,6 @@ def ingest_inbox(
         if archived is None:
             outcomes.append(_still_changing(arrived, now))
             continue
-        queued[arrived.sha256] = arrived.path.name
         to_read.append((len(outcomes), _ReadTask(arrived, archived, matches, fingerprint)))
         outcomes.append(None)
     batch = _Batch(con)
@@ -376,6 +376,21 @@ def _still_changing(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
     )
 
 
+def _names_read_under(inbox: list[ArrivedFile], previous: dict[str, dict]) -> dict[str, Path]:
+    """Per content (sha256), the one inbox file it is read and recorded under: the one it was
+    recorded under before while that file is still there, otherwise the first in the inbox.
+    Other files with the same bytes are listed as "same content as" it and counted once."""
+    paths: dict[str, list[Path]] = {}
+    for arrived in inbox:
+        if not arrived.refused:
+            paths.setdefault(arrived.sha256, []).append(arrived.path)
+    chosen = {}
+    for sha, candidates in paths.items():
+        recorded = previous.get(sha, {}).get("inbox_path")
+        chosen[sha] = next((p for p in candidates if str(p) == recorded), candidates[0])
+    return chosen
+
+
 def _same_content(arrived: ArrivedFile, first_name: str, now: dt.datetime) -> FileOutcome:
     return FileOutcome(
         file_sha256=arrived.sha256,
@@ -385,7 +400,7 @@ def _same_content(arrived: ArrivedFile, first_name: str, now: dt.datetime) -> Fi
         size_bytes=arrived.size,
         seen_at=now,
         status="unchanged",
-        reason=f"same content as {first_name}, read once in this run",
+        reason=f"same content as {first_name}: read and counted once, under that name",
     )
 
 
