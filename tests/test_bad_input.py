@@ -3,6 +3,10 @@ was published before stays byte-for-byte the same."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import polars as pl
 import pytest
 
@@ -137,3 +141,32 @@ def test_quarantine_reasons_never_repeat_the_offending_content(registered):
         "select reason from ingest.files where file_name = 'bad_truncated.csv'"
     ).item()
     assert "jo@example.org" not in reason
+
+
+def test_a_run_that_published_without_a_registered_file_exits_3(registered):
+    """Published, but not everything that was sent: a scheduler sees a warning, not success."""
+    workspace = registered
+    workspace.drop(
+        "good.csv",
+        template_csv(
+            people("Manager", 30, "W", "Main", year=2024, cp_aware=answers(30, Yes=20, No=10))
+        ),
+    )
+    workspace.drop("bad_empty.csv", b"")
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+    assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    assert run.stderr.endswith(
+        "Warning: published without 1 file(s) that were quarantined or could not be read: "
+        f"bad_empty.csv. Their reasons are above and in {workspace.quarantine}.\n"
+    )
+    assert "  quarantined  bad_empty.csv: The file is empty." in run.stdout
+    aware = workspace.mart("mart_measures").filter(
+        (pl.col("measure_id") == "aware") & (pl.col("breakdown") == "organisation")
+    )
+    assert aware.select("n", "k").row(0) == (30, 20)

@@ -125,6 +125,11 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
             "responses_accepted_new": sum(
                 o.responses_accepted for o in outcomes if o.status == "ingested"
             ),
+            # Local times in the hour skipped (read forward) or repeated (read as the earlier
+            # instant) when the clocks change: kept, and counted here.
+            "times_at_clock_change_new": sum(
+                o.times_at_clock_change for o in outcomes if o.status == "ingested"
+            ),
             "archive": dg.MetadataValue.path(str(settings.archive_dir)),
             "quarantine": dg.MetadataValue.path(str(settings.quarantine_dir)),
             "outcomes_json": dg.MetadataValue.json(

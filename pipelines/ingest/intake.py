@@ -495,6 +495,8 @@ def describe(outcome: FileOutcome) -> str:
         f"status={outcome.status} accepted={outcome.responses_accepted} "
         f"rejected={outcome.responses_rejected}"
     )
+    if outcome.times_at_clock_change:
+        line += f" times_at_clock_change={outcome.times_at_clock_change}"
     if outcome.status in {"held", "quarantined"}:
         line += f" reason={escape_for_log(outcome.reason or '')}"
     return line
