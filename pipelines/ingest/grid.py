@@ -1,22 +1,29 @@
 """Load any export file into header rows plus a body of text cells, whatever its format.
 
 Every cell becomes a string (dates as ISO text) so one reader can treat CSV, XLSX and SPSS alike.
+Each format is checked against the bounds (pipelines.ingest.bounds) before it is loaded.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import io
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.ingest.decoding import decode_export
+from pipelines.ingest import bounds
+from pipelines.ingest.decoding import detect_encoding
 from pipelines.ingest.errors import UnreadableExport
+from pipelines.ingest.xlsx import read_first_sheet
+
+TEXT_CHUNK_CHARACTERS = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ def load_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
     if suffix == "csv":
         return _csv_grid(path, con)
     if suffix in {"xlsx", "xlsm"}:
-        return _rows_grid(_xlsx_rows(path), "xlsx")
+        return _split(read_first_sheet(path), "xlsx")
     if suffix == "sav":
         return _sav_grid(path)
     raise UnreadableExport(
@@ -59,23 +66,19 @@ def load_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
     )
 
 
-MAX_LINE_BYTES = 1_000_000  # no survey export has a 1 MB line; a longer one means corruption
-
-
 def _csv_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise UnreadableExport("The file is empty.")
-    text, encoding = decode_export(raw)
-    if not text.strip("\ufeff \t\r\n"):
-        raise UnreadableExport("The file is empty.")
-    if "\x00" in text:
+    size = path.stat().st_size
+    if size > bounds.MAX_CSV_BYTES:
         raise UnreadableExport(
-            "The file holds binary data (NUL bytes), so it is not a CSV text "
-            "file; it may be a spreadsheet or archive saved with a .csv name."
+            f"The file is {size / bounds.MIB:,.0f} MiB, more than the limit of "
+            f"{bounds.MAX_CSV_BYTES / bounds.MIB:,.0f} MiB for a CSV survey export: "
+            f"{bounds.NOT_A_SURVEY_EXPORT}."
         )
-    first_line = text.lstrip("\ufeff").splitlines()[0]
+    encoding = detect_encoding(path)
+    first_line = _first_line(path, encoding)
     if not first_line.strip():
+        if _is_blank(path, encoding):
+            raise UnreadableExport("The file is empty.")
         raise UnreadableExport("The first line is empty: the column names must be on line 1.")
     if ";" in first_line and "," not in first_line:
         raise UnreadableExport(
@@ -84,30 +87,70 @@ def _csv_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
         )
     try:
         width = len(next(csv.reader([first_line])))
-    except csv.Error as error:
-        raise UnreadableExport(f"The first line is not a CSV header ({error}).") from error
+    except csv.Error as error:  # the only one a single line can raise: a field over the limit
+        raise UnreadableExport(
+            f"The first line has a column name longer than {csv.field_size_limit():,} "
+            f"characters: {bounds.NOT_A_SURVEY_EXPORT}."
+        ) from error
+    if width > bounds.MAX_COLUMNS:
+        raise UnreadableExport(
+            f"The first line names {width:,} columns, more than the limit of "
+            f"{bounds.MAX_COLUMNS:,}: {bounds.NOT_A_SURVEY_EXPORT}."
+        )
     # DuckDB's strict CSV reader refuses ragged rows and unterminated quotes instead of
-    # padding them with nulls, which is how a truncated upload is recognised. UTF-8 files (the
-    # common case) are read from disk as they are; only other encodings go through a copy.
-    # (DuckDB would read a name with * ? or [ as a pattern: such names go through the copy too.)
-    as_is = encoding.startswith("utf-8") and not any(c in str(path) for c in "*?[")
-    source = str(path) if as_is else io.BytesIO(text.encode("utf-8"))
-    try:
-        frame = con.read_csv(
-            source,
-            header=False,
-            delimiter=",",
-            quotechar='"',
-            escapechar='"',
-            strict_mode=True,
-            null_padding=False,
-            auto_detect=False,
-            columns={f"col_{i}": "VARCHAR" for i in range(width)},
-            max_line_size=MAX_LINE_BYTES,
-        ).pl()
-    except duckdb.Error as error:
-        raise UnreadableExport(_explain_csv_error(str(error), width)) from error
+    # padding them with nulls, which is how a truncated upload is recognised.
+    with _utf8_file(path, encoding) as source:
+        try:
+            frame = con.read_csv(
+                str(source),
+                header=False,
+                delimiter=",",
+                quotechar='"',
+                escapechar='"',
+                strict_mode=True,
+                null_padding=False,
+                auto_detect=False,
+                columns={f"col_{i}": "VARCHAR" for i in range(width)},
+                max_line_size=bounds.MAX_LINE_BYTES,
+            ).pl()
+        except duckdb.Error as error:
+            raise UnreadableExport(_explain_csv_error(str(error), width)) from error
     return _split(frame, encoding)
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    """Line 1 without its line break (and without a byte-order mark, which the codec drops)."""
+    with path.open(encoding=encoding, newline="") as text:
+        line = text.readline(bounds.MAX_LINE_BYTES + 1).rstrip("\r\n")
+    if len(line) > bounds.MAX_LINE_BYTES:
+        raise UnreadableExport(_line_too_long("Line 1"))
+    return line
+
+
+def _is_blank(path: Path, encoding: str) -> bool:
+    with path.open(encoding=encoding, newline="") as text:
+        while chunk := text.read(TEXT_CHUNK_CHARACTERS):
+            if chunk.strip("\ufeff \t\r\n"):
+                return False
+    return True
+
+
+@contextmanager
+def _utf8_file(path: Path, encoding: str) -> Iterator[Path]:
+    """The file itself when DuckDB can read it as it is, else a UTF-8 copy, written chunk by
+    chunk to a temporary folder (never the whole text in memory). DuckDB would read a name
+    with * ? or [ as a pattern: such names go through the copy too."""
+    if encoding in {"utf-8", "utf-8-sig"} and not any(c in str(path) for c in "*?["):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="coprod-csv-") as folder:
+        copy = Path(folder) / "export.csv"
+        with (
+            path.open(encoding=encoding, newline="") as source,
+            copy.open("w", encoding="utf-8", newline="") as target,
+        ):
+            shutil.copyfileobj(source, target, TEXT_CHUNK_CHARACTERS)
+        yield copy
 
 
 def _explain_csv_error(message: str, width: int) -> str:
@@ -128,46 +171,15 @@ def _explain_csv_error(message: str, width: int) -> str:
             "probably cut off in the middle of a row. Export it again."
         )
     if "line size" in message.lower() or "maximum line" in message.lower():
-        return (
-            f"{where.capitalize()} is longer than {MAX_LINE_BYTES:,} bytes (one enormous "
-            "cell): this is not a survey export as written by a survey tool."
-        )
+        return _line_too_long(where.capitalize())
     return f"The file is not a readable CSV table ({where})."
 
 
-def _xlsx_rows(path: Path) -> list[list[object]]:
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except (CalamineError, ValueError, OSError) as error:
-        raise UnreadableExport(
-            f"The file is not a readable Excel workbook ({type(error).__name__}: {error}). "
-            "It may be a web page or CSV saved with an .xlsx name."
-        ) from error
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _rows_grid(rows: list[list[object]], encoding: str) -> Grid:
-    if not rows:
-        raise UnreadableExport("The workbook's first sheet is empty.")
-    width = max(len(r) for r in rows)
-    columns = [f"col_{i}" for i in range(width)]
-    text_rows = [[_cell_text(v) for v in r] + [None] * (width - len(r)) for r in rows]
-    frame = pl.DataFrame(text_rows, schema={c: pl.String for c in columns}, orient="row")
-    return _split(frame, encoding)
+def _line_too_long(where: str) -> str:
+    return (
+        f"{where} is longer than {bounds.MAX_LINE_BYTES:,} bytes (one enormous cell): "
+        f"{bounds.NOT_A_SURVEY_EXPORT}."
+    )
 
 
 def _sav_grid(path: Path) -> Grid:
@@ -178,7 +190,11 @@ def _sav_grid(path: Path) -> Grid:
             str(path), apply_value_formats=True, user_missing=False, output_format="polars"
         )
     except Exception as error:  # pyreadstat raises its own exception types per failure
-        raise UnreadableExport(f"The file is not a readable SPSS .sav file: {error}") from error
+        # Its messages may quote the file's content: say what is wrong, not what it said.
+        raise UnreadableExport(
+            "The file is not a readable SPSS .sav file: it is damaged or is another kind of "
+            "file saved with a .sav name. Export it again from SPSS."
+        ) from error
     header = list(frame.columns)
     body = frame.select(
         (
@@ -196,10 +212,10 @@ def _sav_grid(path: Path) -> Grid:
 def _split(frame: pl.DataFrame, encoding: str) -> Grid:
     frame = frame.rename({c: f"col_{i}" for i, c in enumerate(frame.columns)})
     longest = frame.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
-    if longest > MAX_LINE_BYTES:
+    if longest > bounds.MAX_LINE_BYTES:
         raise UnreadableExport(
-            f"A cell holds {longest:,} bytes (more than {MAX_LINE_BYTES:,}): "
-            "this is not a survey export as written by a survey tool."
+            f"A cell holds {longest:,} bytes (more than {bounds.MAX_LINE_BYTES:,}): "
+            f"{bounds.NOT_A_SURVEY_EXPORT}."
         )
     if frame.height == 0:
         raise UnreadableExport("The file is empty.")
