@@ -442,3 +442,38 @@ def test_a_damaged_sav_file_is_refused_without_quoting_the_library(tmp_path):
         "The file is not a readable SPSS .sav file: it is damaged or is another kind of file "
         "saved with a .sav name. Export it again from SPSS."
     )
+
+
+def write_sav(path: Path, rows: int, columns: int) -> Path:
+    import pandas as pd
+    import pyreadstat
+
+    frame = pd.DataFrame({f"Q{c}": [float(r % 5) for r in range(rows)] for c in range(columns)})
+    pyreadstat.write_sav(frame, str(path))
+    return path
+
+
+def test_a_sav_file_beyond_the_row_or_column_limit_is_refused_from_its_header(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(bounds, "MAX_ROWS", 50)
+    monkeypatch.setattr(bounds, "MAX_COLUMNS", 8)
+    assert refusal(write_sav(tmp_path / "long.sav", 51, 3)) == (
+        "The file holds 51 rows, more than the limit of 50: this is not a survey export as "
+        "written by a survey tool."
+    )
+    assert refusal(write_sav(tmp_path / "wide.sav", 5, 9)) == (
+        "The file holds 9 variables, more than the limit of 8 columns: this is not a survey "
+        "export as written by a survey tool."
+    )
+    grid = load_grid(write_sav(tmp_path / "fits.sav", 50, 8), duckdb.connect())
+    assert grid.body.height == 50 and len(grid.header_rows[0]) == 8
+
+
+def test_a_sav_file_over_the_size_limit_is_refused_before_it_is_opened(tmp_path, monkeypatch):
+    monkeypatch.setattr(bounds, "MAX_SAV_BYTES", 1024)
+    path = write_sav(tmp_path / "big.sav", 200, 5)
+    assert refusal(path) == (
+        f"The file is {path.stat().st_size / bounds.MIB:,.0f} MiB, more than the limit of 0 MiB "
+        "for an SPSS survey export: this is not a survey export as written by a survey tool."
+    )

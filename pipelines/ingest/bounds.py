@@ -30,3 +30,6 @@ MAX_COMPRESSION_RATIO = 200  # spreadsheet XML compresses about 10 to 1, repetit
 COMPRESSION_RATIO_CHECKED_ABOVE_BYTES = 1 * MIB  # small parts (styles) may compress better
 MAX_ROWS = 200_000
 MAX_CELLS = 5_000_000  # 50,000 rows by 100 columns peak at 550-600 MiB
+
+# SPSS .sav: its header states rows and columns, checked before the data is read.
+MAX_SAV_BYTES = 128 * MIB

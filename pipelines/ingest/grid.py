@@ -185,10 +185,26 @@ def _line_too_long(where: str) -> str:
 def _sav_grid(path: Path) -> Grid:
     import pyreadstat
 
-    try:
-        frame, _meta = pyreadstat.read_sav(
-            str(path), apply_value_formats=True, user_missing=False, output_format="polars"
+    size = path.stat().st_size
+    if size > bounds.MAX_SAV_BYTES:
+        raise UnreadableExport(
+            f"The file is {size / bounds.MIB:,.0f} MiB, more than the limit of "
+            f"{bounds.MAX_SAV_BYTES / bounds.MIB:,.0f} MiB for an SPSS survey export: "
+            f"{bounds.NOT_A_SURVEY_EXPORT}."
         )
+    try:
+        _, header = pyreadstat.read_sav(str(path), metadataonly=True)
+        _check_sav_shape(header.number_rows, header.number_columns)
+        frame, _meta = pyreadstat.read_sav(
+            str(path),
+            apply_value_formats=True,
+            user_missing=False,
+            output_format="polars",
+            row_limit=bounds.MAX_ROWS + 1,  # a header that understates its rows stops here too
+        )
+        _check_sav_shape(frame.height, frame.width)
+    except UnreadableExport:
+        raise
     except Exception as error:  # pyreadstat raises its own exception types per failure
         # Its messages may quote the file's content: say what is wrong, not what it said.
         raise UnreadableExport(
@@ -207,6 +223,20 @@ def _sav_grid(path: Path) -> Grid:
     # Whole numbers stored as doubles print as "3.0"; labels matter, not floats.
     body = body.with_columns(pl.all().str.replace(r"^(-?\d+)\.0$", "$1"))
     return Grid(header_rows=[header], body=body, encoding="spss")
+
+
+def _check_sav_shape(rows: int | None, columns: int) -> None:
+    """SPSS states rows (or None when it does not know) and columns in its header."""
+    if rows is not None and rows > bounds.MAX_ROWS:
+        raise UnreadableExport(
+            f"The file holds {rows:,} rows, more than the limit of {bounds.MAX_ROWS:,}: "
+            f"{bounds.NOT_A_SURVEY_EXPORT}."
+        )
+    if columns > bounds.MAX_COLUMNS:
+        raise UnreadableExport(
+            f"The file holds {columns:,} variables, more than the limit of "
+            f"{bounds.MAX_COLUMNS:,} columns: {bounds.NOT_A_SURVEY_EXPORT}."
+        )
 
 
 def _split(frame: pl.DataFrame, encoding: str) -> Grid:
