@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 
 # Parsed with the warehouse `make run` uses, so its first dbt build parses only what changed.
 $(MANIFEST): $(STAMP) $(DBT_FILES)
-	cd dbt_project && COPROD_WAREHOUSE=$${COPROD_WAREHOUSE:-$(abspath data/warehouse.duckdb)} ../$(BIN)/dbt parse --quiet --profiles-dir .
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . \
+	  --vars '{"warehouse": "'$${COPROD_WAREHOUSE:-$(abspath data/warehouse.duckdb)}'"}'
 
 setup: $(STAMP) $(MANIFEST)
 
@@ -45,7 +46,7 @@ bench: setup
 	$(PYTHON) bench/run_bench.py $(BENCH_ARGS)
 
 samples: setup
-	$(PYTHON) -m pipelines.sample_exports
+	$(PYTHON) -m tests.sample_exports
 
 lint: setup
 	$(BIN)/ruff check pipelines tests bench

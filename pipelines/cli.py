@@ -29,6 +29,7 @@ from pipelines.settings import (
     SettingsError,
     load_settings,
 )
+from pipelines.warehouse import dbt_warehouse_vars
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_WARNING = 0, 1, 2, 3
 DAGSTER_YAML = """\
@@ -95,11 +96,11 @@ def ensure_dbt_manifest() -> None:
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
+            # The warehouse the runs will use, named as they name it: a parse made with the same
+            # vars lets the first build skip parsing what did not change.
+            *dbt_warehouse_vars(load_settings().warehouse),
         ],
         check=True,
-        # The warehouse the runs will use: dbt's profile names it, and a parse made with the
-        # same profile lets the first build skip parsing what did not change.
-        env={**os.environ, "COPROD_WAREHOUSE": str(load_settings().warehouse)},
     )
 
 

@@ -12,7 +12,7 @@ from pipelines.defs.ingest import (
     registry_tables,
     review_lists,
     survey_exports,
-    validated_responses,
+    validated_tables,
 )
 from pipelines.defs.jobs import full_run_job
 from pipelines.defs.publish import (
@@ -22,19 +22,22 @@ from pipelines.defs.publish import (
     published_partitions_kept,
     staged_marts,
 )
-from pipelines.defs.resources import warehouse_lock_resource
+from pipelines.defs.resources import CoprodSettings, Warehouse
 from pipelines.defs.transform import CoprodDbtCli, coprod_dbt_models, dbt_project
 
 ALL_ASSETS = [
     survey_exports,
     registry_tables,
-    validated_responses,
+    validated_tables,
     review_lists,
     coprod_dbt_models,
     staged_marts,
     organisation_reports,
     published_marts,
 ]
+
+# Read from the environment when a run starts; every asset gets its settings from here.
+SETTINGS = CoprodSettings()
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
@@ -44,9 +47,10 @@ defs = dg.Definitions(
     sensors=[inbox_sensor],
     # dbt from this environment, whether or not the virtual environment is activated.
     resources={
+        "coprod": SETTINGS,
+        "warehouse": Warehouse(coprod=SETTINGS),
         "dbt": CoprodDbtCli(
             project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
         ),
-        "warehouse_lock": warehouse_lock_resource,
     },
 )

@@ -82,10 +82,6 @@ class Registry:
             digest.update(rows.sort(rows.columns).write_csv().encode())
         return digest.hexdigest()
 
-    def registration_for(self, file_name: str) -> ExportRegistration | None:
-        matches = self.registrations_for(file_name)
-        return matches[0] if len(matches) == 1 else None
-
 
 def load_registry(path: Path) -> Registry:
     """The registry, or a RegistryError listing every mistake in the file by line."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,34 +28,6 @@ DEVELOPMENT_HASH_KEY = "coprod-development-key-not-for-real-data"
 
 class SettingsError(ValueError):
     """An environment variable holds a value the pipeline cannot use (exit 2, nothing run)."""
-
-
-def _number(env: str, default: str, kind: type, low: float, high: float | None = None):
-    raw = os.environ.get(env, default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"of at least {low}"
-        raise SettingsError(
-            f"{env} must be a {'whole ' if kind is int else ''}number {bounds} (default {default})."
-        )
-    return value
-
-
-def _date(env: str, default: str) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(os.environ.get(env, default)).replace(tzinfo=dt.UTC)
-    except ValueError:
-        raise SettingsError(
-            f"{env} must be a date written YYYY-MM-DD (default {default})."
-        ) from None
-
-
-def _path(env: str, default: Path) -> Path:
-    value = os.environ.get(env)
-    return Path(value).resolve() if value else default
 
 
 @dataclass(frozen=True)
@@ -77,25 +50,16 @@ class Settings:
     # A published (organisation, wave) may not fall below this share of its responses unless
     # the registry retires it (COPROD_MIN_PARTITION_SHARE).
     min_partition_share: float
-
-    @property
-    def hash_key(self) -> bytes:
-        return os.environ.get("COPROD_HASH_KEY", DEVELOPMENT_HASH_KEY).encode()
-
-    @property
-    def uses_development_key(self) -> bool:
-        return "COPROD_HASH_KEY" not in os.environ
+    hash_key: bytes = field(repr=False)  # a secret: never printed with the settings
+    uses_development_key: bool = False
 
 
-def load_settings() -> Settings:
-    """The settings from the environment, or a SettingsError naming the variable to fix."""
-    if os.environ.get("COPROD_HASH_KEY") == "":
-        raise SettingsError(
-            "COPROD_HASH_KEY is set but empty: set the secret key, or unset it to use the "
-            "public development key (bundled samples only)."
-        )
-    data_dir = _path("COPROD_DATA_DIR", REPO_ROOT / "data")
-    inbox = os.environ.get("COPROD_INBOX")
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the environment (or `environ`), or a SettingsError naming the variable
+    to fix. The one place the pipeline reads its environment."""
+    env = Environment(os.environ if environ is None else environ)
+    data_dir = env.path("COPROD_DATA_DIR", REPO_ROOT / "data")
+    inbox = env.get("COPROD_INBOX")
     inbox_dirs = (
         tuple(Path(p).resolve() for p in inbox.split(os.pathsep) if p)
         if inbox
@@ -104,15 +68,60 @@ def load_settings() -> Settings:
     return Settings(
         data_dir=data_dir,
         inbox_dirs=inbox_dirs,
-        registry_file=_path("COPROD_REGISTRY", data_dir / "sources.yml"),
-        warehouse=_path("COPROD_WAREHOUSE", data_dir / "warehouse.duckdb"),
-        marts_dir=_path("COPROD_MARTS_DIR", data_dir / "marts"),
-        publications_dir=_path("COPROD_PUBLICATIONS_DIR", data_dir / "publications"),
-        archive_dir=_path("COPROD_ARCHIVE_DIR", data_dir / "archive"),
-        quarantine_dir=_path("COPROD_QUARANTINE_DIR", data_dir / "quarantine"),
-        redaction_names_file=_path("COPROD_REDACTION_NAMES", data_dir / "redaction_names.txt"),
-        max_rejected_share=_number("COPROD_MAX_REJECTED_SHARE", "0.5", float, 0, 1),
-        dbt_batch_responses=_number("COPROD_DBT_BATCH_RESPONSES", "1500000", int, 1),
-        earliest_submission=_date("COPROD_EARLIEST_DATE", "2000-01-01"),
-        min_partition_share=_number("COPROD_MIN_PARTITION_SHARE", "0.5", float, 0, 1),
+        registry_file=env.path("COPROD_REGISTRY", data_dir / "sources.yml"),
+        warehouse=env.path("COPROD_WAREHOUSE", data_dir / "warehouse.duckdb"),
+        marts_dir=env.path("COPROD_MARTS_DIR", data_dir / "marts"),
+        publications_dir=env.path("COPROD_PUBLICATIONS_DIR", data_dir / "publications"),
+        archive_dir=env.path("COPROD_ARCHIVE_DIR", data_dir / "archive"),
+        quarantine_dir=env.path("COPROD_QUARANTINE_DIR", data_dir / "quarantine"),
+        redaction_names_file=env.path("COPROD_REDACTION_NAMES", data_dir / "redaction_names.txt"),
+        max_rejected_share=env.number("COPROD_MAX_REJECTED_SHARE", "0.5", float, 0, 1),
+        dbt_batch_responses=env.number("COPROD_DBT_BATCH_RESPONSES", "1500000", int, 1),
+        earliest_submission=env.date("COPROD_EARLIEST_DATE", "2000-01-01"),
+        min_partition_share=env.number("COPROD_MIN_PARTITION_SHARE", "0.5", float, 0, 1),
+        hash_key=env.hash_key(),
+        uses_development_key="COPROD_HASH_KEY" not in env.values,
     )
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Typed reads of COPROD_* variables, each refusal naming the variable and its form."""
+
+    values: Mapping[str, str]
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self.values.get(name)
+        return Path(value).resolve() if value else default
+
+    def number(self, name: str, default: str, kind: type, low: float, high: float | None = None):
+        raw = self.values.get(name, default)
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"of at least {low}"
+            whole = "whole " if kind is int else ""
+            raise SettingsError(f"{name} must be a {whole}number {bounds} (default {default}).")
+        return value
+
+    def date(self, name: str, default: str) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(self.values.get(name, default)).replace(tzinfo=dt.UTC)
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be a date written YYYY-MM-DD (default {default})."
+            ) from None
+
+    def hash_key(self) -> bytes:
+        key = self.values.get("COPROD_HASH_KEY", DEVELOPMENT_HASH_KEY)
+        if not key:
+            raise SettingsError(
+                "COPROD_HASH_KEY is set but empty: set the secret key, or unset it to use the "
+                "public development key (bundled samples only)."
+            )
+        return key.encode()

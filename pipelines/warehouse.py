@@ -5,6 +5,7 @@ Nothing else (the UI, GX, analysts) opens this file: they read the published Par
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,12 @@ import polars as pl
 # write in bounded batches, and their cache of the warehouse stays smaller, so that a national
 # history's run fits in 4 GiB with dbt's process and the readers' processes together.
 MEMORY_LIMIT = os.environ.get("COPROD_DUCKDB_STEP_MEMORY_LIMIT", "1GB")
+
+
+def dbt_warehouse_vars(path: Path) -> list[str]:
+    """The dbt arguments that name the warehouse a build writes (profiles.yml reads the var), so
+    that dbt, in its own process, writes this run's warehouse and no other."""
+    return ["--vars", json.dumps({"warehouse": str(path)})]
 
 
 @contextmanager

@@ -10,7 +10,8 @@ import csv
 import io
 from collections.abc import Iterable
 
-from pipelines.sample_exports import template_columns
+from pipelines.registry import ExportRegistration, Registry
+from tests.sample_exports import template_columns
 
 TEMPLATE_COLUMNS = template_columns()
 
@@ -76,3 +77,9 @@ def export(
         "instrument": instrument,
         **extra,
     }
+
+
+def only_registration(registry: Registry, file_name: str) -> ExportRegistration:
+    """The one export entry a file name matches (the reader is given exactly one)."""
+    (registration,) = registry.registrations_for(file_name)
+    return registration

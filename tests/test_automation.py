@@ -12,23 +12,29 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipelines.defs.automation import inbox_sensor, nightly_schedule
+from pipelines.defs.resources import CoprodSettings
 from pipelines.run_lock import warehouse_lock
 
 
 def test_a_new_export_starts_a_run_and_a_seen_one_does_not(workspace):
     workspace.drop("first.csv", b"respondent_id\n1\n")
+    settings = {"coprod": CoprodSettings()}  # from the workspace's environment
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance)
+        context = dg.build_sensor_context(instance=instance, resources=settings)
         request = inbox_sensor(context)
         assert isinstance(request, dg.RunRequest)
         assert request.tags["coprod/new_files"] == "first.csv"
 
-        seen = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        seen = dg.build_sensor_context(
+            instance=instance, cursor=context.cursor, resources=settings
+        )
         assert isinstance(inbox_sensor(seen), dg.SkipReason)
 
         # New bytes under a known name are a new export; the run key differs from the first.
         workspace.drop("first.csv", b"respondent_id\n1\n2\n")
-        changed = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        changed = dg.build_sensor_context(
+            instance=instance, cursor=context.cursor, resources=settings
+        )
         again = inbox_sensor(changed)
         assert isinstance(again, dg.RunRequest) and again.run_key != request.run_key
 

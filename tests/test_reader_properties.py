@@ -14,6 +14,7 @@ from pipelines.ingest.errors import UnreadableExport
 from pipelines.ingest.reader import ReadContext, read_export
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
+from tests.builders import only_registration
 
 REGISTRY = """
 organisations:
@@ -41,7 +42,7 @@ def reader(tmp_path_factory):
     def read(name: str, content: bytes):
         path = folder / name
         path.write_bytes(content)
-        return read_export(path, registry.registration_for(name), ctx)
+        return read_export(path, only_registration(registry, name), ctx)
 
     return read
 

@@ -19,6 +19,7 @@ from pipelines.ingest.errors import UnreadableExport
 from pipelines.ingest.reader import ParsedExport, ReadContext, read_export, split_options
 from pipelines.reference import ReferenceData, load_reference
 from pipelines.registry import load_registry
+from tests.builders import only_registration
 
 REGISTRY = """
 organisations:
@@ -55,7 +56,7 @@ def read(tmp_path: Path):
         path = tmp_path / name
         if content is not None:
             path.write_bytes(content)
-        return read_export(path, registry.registration_for(name), ctx)
+        return read_export(path, only_registration(registry, name), ctx)
 
     return _read
 
@@ -395,7 +396,7 @@ def test_a_file_lacking_required_question_columns_is_refused_with_the_list(tmp_p
         b"T1,2024-03-04 10:00:00,Outreach team,Frontline worker,,No,No,Yes,,Time\r\n"
     )
     with pytest.raises(UnreadableExport) as refused:
-        read_export(path, registry.registration_for(path.name), ctx)
+        read_export(path, only_registration(registry, path.name), ctx)
     assert str(refused.value) == (
         "The file lacks 16 of the columns instrument coprod_template_v1 requires "
         "(ref_instrument_columns.csv): cp_barrier_other, cp_benefit, cp_chall, cp_feel, "

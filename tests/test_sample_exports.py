@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.sample_exports import write_samples
 from tests.conftest import SAMPLES
+from tests.sample_exports import write_samples
 
 
 def test_regenerating_the_samples_reproduces_the_committed_files(tmp_path):

@@ -6,9 +6,9 @@ import json
 import dagster as dg
 
 from pipelines.defs.jobs import full_run_job
+from pipelines.defs.resources import CoprodSettings
 from pipelines.file_state import KnownHash
 from pipelines.ingest.archive import arrived_files
-from pipelines.settings import load_settings
 
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_full_run",
@@ -26,14 +26,14 @@ nightly_schedule = dg.ScheduleDefinition(
     description="Starts a run when an export with new content (by sha256) lands in the inbox.",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def inbox_sensor(context: dg.SensorEvaluationContext):
+def inbox_sensor(context: dg.SensorEvaluationContext, coprod: CoprodSettings):
     cursor = json.loads(context.cursor) if context.cursor else {}
     if isinstance(cursor, list):  # the cursor's earlier form: the shas seen
         cursor = {"seen": cursor}
     seen = set(cursor.get("seen", []))
     # Files whose size and time are unchanged since the last tick are not read again.
     known = {path: KnownHash(*entry) for path, entry in cursor.get("stat", {}).items()}
-    arrived = arrived_files(load_settings().inbox_dirs, known)
+    arrived = arrived_files(coprod.settings.inbox_dirs, known)
     stat = {str(a.path): [a.size, a.mtime_ns, a.sha256] for a in arrived}
     new = [a for a in arrived if a.sha256 not in seen]
     if not new:

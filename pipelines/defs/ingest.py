@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipelines.defs.jobs import TRANSIENT_RETRY, retry_transient_errors_only
+from pipelines.defs.resources import Warehouse
 from pipelines.file_state import record_intake
 from pipelines.hash_key import adopt_hash_key
 from pipelines.ingest.intake import (
@@ -18,9 +19,8 @@ from pipelines.ingest.intake import (
 from pipelines.ingest.validation import validate_new_files
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
-from pipelines.settings import load_settings
 from pipelines.spreadsheet import write_csv_for_excel
-from pipelines.warehouse import connect, read_table, replace_table
+from pipelines.warehouse import read_table, replace_table
 
 OWNER = "team:data-engineering"
 VALIDATED_TABLES = {
@@ -65,7 +65,6 @@ class IngestConfig(dg.Config):
     group_name="ingest",
     owners=[OWNER],
     kinds={"python", "duckdb"},
-    required_resource_keys={"warehouse_lock"},
     retry_policy=TRANSIENT_RETRY,
     check_specs=[
         dg.AssetCheckSpec(
@@ -83,15 +82,17 @@ class IngestConfig(dg.Config):
     ),
 )
 @retry_transient_errors_only
-def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> dg.MaterializeResult:
-    settings = load_settings()
+def survey_exports(
+    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    settings = warehouse.settings
     if settings.uses_development_key:
         context.log.warning(
             "COPROD_HASH_KEY is not set: using the public development key. "
             "Fine for the bundled samples; set a secret key for real data."
         )
     reference, registry = load_reference(), load_registry(settings.registry_file)
-    with connect(settings.warehouse) as con:
+    with warehouse.connect() as con:
         adopt_hash_key(con, settings.hash_key, rotate=config.rotate_key)
         outcomes = ingest_inbox(
             con, settings, reference, registry, reprocess=frozenset(config.reprocess)
@@ -164,12 +165,11 @@ def survey_exports(context: dg.AssetExecutionContext, config: IngestConfig) -> d
             description="Services (with their aliases resolved at ingest) from data/sources.yml.",
         ),
     ],
-    required_resource_keys={"warehouse_lock"},
 )
-def registry_tables(context: dg.AssetExecutionContext):
-    settings = load_settings()
+def registry_tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    settings = warehouse.settings
     registry = load_registry(settings.registry_file)
-    with connect(settings.warehouse) as con:
+    with warehouse.connect() as con:
         replace_table(con, "registry.organisations", registry.organisations)
         replace_table(con, "registry.services", registry.services)
     yield dg.MaterializeResult(
@@ -212,12 +212,11 @@ def registry_tables(context: dg.AssetExecutionContext):
             description="Every answer is a declared option of its question.",
         ),
     ],
-    required_resource_keys={"warehouse_lock"},
 )
-def validated_responses(context: dg.AssetExecutionContext):
-    settings = load_settings()
+def validated_tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    settings = warehouse.settings
     reference, registry = load_reference(), load_registry(settings.registry_file)
-    with connect(settings.warehouse) as con:
+    with warehouse.connect() as con:
         summary = validate_new_files(con, reference, registry)
         # Counts from the file table, not the views: nothing here reads the history.
         responses, files = con.execute(
@@ -255,16 +254,15 @@ def validated_responses(context: dg.AssetExecutionContext):
     group_name="validation",
     owners=[OWNER],
     kinds={"csv"},
-    required_resource_keys={"warehouse_lock"},
     deps=[dg.AssetKey(["validated", "rejected_rows"])],
     description=(
         "data/review/rejected_rows.csv and data/review/files.csv: what was held, rejected or "
         "quarantined and why, for a person to review in Excel (formula injection neutralised)."
     ),
 )
-def review_lists(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
-    with connect(settings.warehouse, read_only=True) as con:
+def review_lists(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    settings = warehouse.settings
+    with warehouse.connect(read_only=True) as con:
         rejected = read_table(
             con,
             """

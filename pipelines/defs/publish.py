@@ -6,6 +6,7 @@ import yaml
 from dagster_dbt import get_asset_key_for_model
 
 from pipelines.defs.ingest import OWNER
+from pipelines.defs.resources import Warehouse
 from pipelines.defs.transform import coprod_dbt_models
 from pipelines.file_state import CURRENT_FILES, last_intake
 from pipelines.partition_gate import partition_losses, responses_by_partition
@@ -27,8 +28,8 @@ from pipelines.quality_gates import (
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.report import write_reports
-from pipelines.settings import DBT_PROJECT_DIR, load_settings
-from pipelines.warehouse import connect, read_table
+from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.warehouse import read_table
 
 STAGED = dg.AssetKey(["publish", "staged_marts"])
 
@@ -38,7 +39,6 @@ STAGED = dg.AssetKey(["publish", "staged_marts"])
     group_name="publish",
     owners=[OWNER],
     kinds={"parquet"},
-    required_resource_keys={"warehouse_lock"},
     deps=[get_asset_key_for_model([coprod_dbt_models], mart) for mart in PUBLISHED_MARTS],
     description=(
         "The published marts written as Parquet to data/publications/.staging, aside from what "
@@ -46,8 +46,8 @@ STAGED = dg.AssetKey(["publish", "staged_marts"])
         "check passes."
     ),
 )
-def staged_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
+def staged_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    settings = warehouse.settings
     staged = stage_marts(settings.warehouse, settings.publications_dir)
     return dg.MaterializeResult(
         metadata={
@@ -58,10 +58,9 @@ def staged_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
 
 
-def _gate_parameters() -> dict[str, dict]:
+def _gate_parameters(settings: Settings) -> dict[str, dict]:
     """Suite parameters per mart: the codes the registry and reference data declare, the minimum
     cell size, and a row-count floor of half what the previous publication held."""
-    settings = load_settings()
     registry = load_registry(settings.registry_file)
     groups = load_reference().respondent_groups
     dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
@@ -93,10 +92,10 @@ def _gate_parameters() -> dict[str, dict]:
         for mart in PUBLISHED_MARTS
     ],
 )
-def gx_publication_gates(context: dg.AssetCheckExecutionContext):
-    settings = load_settings()
+def gx_publication_gates(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+    settings = warehouse.settings
     staging = staging_dir(settings.publications_dir)
-    parameters = _gate_parameters()
+    parameters = _gate_parameters(settings)
     gated_before = (current_manifest(settings.marts_dir) or {}).get("gate_fingerprints", {})
     results = []
     for mart in PUBLISHED_MARTS:
@@ -135,10 +134,12 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext):
     "at least COPROD_MIN_PARTITION_SHARE of its responses, unless data/sources.yml retires it; "
     "blocks publication otherwise.",
 )
-def published_partitions_kept(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    settings = load_settings()
+def published_partitions_kept(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    settings = warehouse.settings
     previous = current_manifest(settings.marts_dir) or {"source_files": []}
-    with connect(settings.warehouse, read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         current = read_table(
             con,
             f"""select organisation_id, wave, responses_accepted from {CURRENT_FILES}""",
@@ -173,7 +174,6 @@ REPORTS = dg.AssetKey(["publish", "organisation_reports"])
     owners=[OWNER],
     kinds={"html"},
     deps=[STAGED],
-    required_resource_keys={"warehouse_lock"},
     description=(
         "One HTML page per organisation (reports/<organisation>.html beside the marts): a chart "
         "per measure across waves with 95% intervals, the baseline marked, significant changes "
@@ -181,8 +181,10 @@ REPORTS = dg.AssetKey(["publish", "organisation_reports"])
         "renders offline."
     ),
 )
-def organisation_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
+def organisation_reports(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    settings = warehouse.settings
     staging = staging_dir(settings.publications_dir)
     previous = settings.marts_dir if (settings.marts_dir / "manifest.json").exists() else None
     written = write_reports(staging, staging / "reports", previous)
@@ -200,7 +202,6 @@ def organisation_reports(context: dg.AssetExecutionContext) -> dg.MaterializeRes
     group_name="publish",
     owners=[OWNER],
     kinds={"parquet"},
-    required_resource_keys={"warehouse_lock"},
     deps=[STAGED, REPORTS],
     description=(
         "The marts analysts read in data/marts/: swapped in atomically once every Great "
@@ -208,10 +209,12 @@ def organisation_reports(context: dg.AssetExecutionContext) -> dg.MaterializeRes
         "code version and the source files (name and sha256) that produced it."
     ),
 )
-def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
+def published_marts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    settings = warehouse.settings
     staged = read_staged(settings.publications_dir)
-    with connect(settings.warehouse, read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         fingerprint = last_intake(con)
         sources = read_table(
             con,
@@ -220,7 +223,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                    responses_accepted, responses_rejected
             from {CURRENT_FILES} order by file_name""",
         )
-    parameters = _gate_parameters()
+    parameters = _gate_parameters(settings)
     provenance = {
         "dagster_run_id": context.run_id,
         # The gates these marts passed: the next run validates only rows that differ from

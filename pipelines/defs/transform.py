@@ -4,7 +4,6 @@ dbt form one lineage graph."""
 
 import hashlib
 import importlib.metadata
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ from packaging import version
 from pipelines import quality_gates
 from pipelines.defs.ingest import OWNER
 from pipelines.defs.jobs import TRANSIENT_RETRY, retry_transient_errors_only
+from pipelines.defs.resources import Warehouse
 from pipelines.file_state import (
     built_model_fingerprint,
     ensure_file_state,
@@ -25,8 +25,8 @@ from pipelines.file_state import (
     plan_build_batches,
     set_build_batch,
 )
-from pipelines.settings import DBT_PROJECT_DIR, load_settings
-from pipelines.warehouse import connect, scalar
+from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.warehouse import connect, dbt_warehouse_vars, scalar
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -77,10 +77,9 @@ def model_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _row_counts(relations: dict[str, str]) -> dict[str, int]:
-    settings = load_settings()
+def _row_counts(warehouse: Path, relations: dict[str, str]) -> dict[str, int]:
     counts = {}
-    with connect(settings.warehouse, read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         for name, relation in relations.items():
             try:
                 counts[name] = scalar(con, f"select count(*) from {relation}")
@@ -116,6 +115,7 @@ def _build_partitions_in_batches(
                 "--select",
                 f"+{selection}" if first else selection,
                 *(["--full-refresh"] if first and full_refresh else UNCHANGED_REFERENCE),
+                *dbt_warehouse_vars(warehouse),
             ],
             manifest=dbt_project.manifest_path,
             dagster_dbt_translator=CoprodDbtTranslator(),
@@ -143,13 +143,12 @@ def _build_partitions_in_batches(
 def coprod_dbt_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
-    warehouse_lock: dg.ResourceParam[Path],  # held for the run; dbt writes the warehouse
+    warehouse: Warehouse,  # held under its lock for the run; dbt writes it
 ) -> Iterator:
-    settings = load_settings()
+    settings = warehouse.settings
     quality_gates.prepare_in_background()  # this process only waits while dbt builds
-    # dbt runs in its own process: tell it which warehouse this run writes (the profile reads
-    # COPROD_WAREHOUSE), so tests and deployments with their own data folder stay apart.
-    os.environ["COPROD_WAREHOUSE"] = str(settings.warehouse)
+    # dbt runs in its own process: it is told which warehouse this run writes (dbt_vars), so
+    # tests and deployments with their own data folder stay apart.
     project = model_fingerprint()
     with connect(settings.warehouse) as con:
         ensure_file_state(con)
@@ -175,7 +174,11 @@ def coprod_dbt_models(
             with connect(settings.warehouse) as con:
                 set_build_batch(con, batches[-1])
         invocation = dbt.cli(
-            ["build", *(["--full-refresh"] if full_refresh else UNCHANGED_REFERENCE)],
+            [
+                "build",
+                *(["--full-refresh"] if full_refresh else UNCHANGED_REFERENCE),
+                *dbt_warehouse_vars(settings.warehouse),
+            ],
             context=context,
             target_path=target_path,
             raise_on_error=False,
@@ -196,7 +199,7 @@ def coprod_dbt_models(
         # Views are left out: counting one would run it over the whole history.
         if node["resource_type"] in {"model", "seed"} and node["config"]["materialized"] != "view":
             relations[node["unique_id"]] = f"{node['schema']}.{node['alias']}"
-    counts = _row_counts(relations)
+    counts = _row_counts(settings.warehouse, relations)
     for event in events:
         unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
         unique_id = getattr(unique_id, "value", unique_id)

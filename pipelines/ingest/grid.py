@@ -30,7 +30,7 @@ TEXT_CHUNK_CHARACTERS = 1024 * 1024
 class Grid:
     header_rows: list[list[str]]
     body: pl.DataFrame  # columns col_0..col_n, all strings
-    encoding: str
+    encoding: str | None  # the text encoding of a CSV; None for workbooks and SPSS files
 
     def with_header_rows(self, count: int) -> Grid:
         """Move rows from the body into the header until it has `count` rows (once the survey
@@ -57,7 +57,7 @@ def load_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
     if suffix == "csv":
         return _csv_grid(path, con)
     if suffix in {"xlsx", "xlsm"}:
-        return _split(read_first_sheet(path), "xlsx")
+        return _split(read_first_sheet(path), None)
     if suffix == "sav":
         return _sav_grid(path)
     raise UnreadableExport(
@@ -222,7 +222,7 @@ def _sav_grid(path: Path) -> Grid:
     )
     # Whole numbers stored as doubles print as "3.0"; labels matter, not floats.
     body = body.with_columns(pl.all().str.replace(r"^(-?\d+)\.0$", "$1"))
-    return Grid(header_rows=[header], body=body, encoding="spss")
+    return Grid(header_rows=[header], body=body, encoding=None)
 
 
 def _check_sav_shape(rows: int | None, columns: int) -> None:
@@ -239,7 +239,7 @@ def _check_sav_shape(rows: int | None, columns: int) -> None:
         )
 
 
-def _split(frame: pl.DataFrame, encoding: str) -> Grid:
+def _split(frame: pl.DataFrame, encoding: str | None) -> Grid:
     frame = frame.rename({c: f"col_{i}" for i, c in enumerate(frame.columns)})
     longest = frame.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
     if longest > bounds.MAX_LINE_BYTES:

@@ -55,7 +55,7 @@ class ParsedExport:
     answers: pl.DataFrame
     open_answers: pl.DataFrame
     rejected: pl.DataFrame
-    encoding: str
+    encoding: str | None  # a CSV's text encoding
     rows_in_file: int
     excluded: dict[str, int] = field(default_factory=dict)
     dropped_columns: list[str] = field(default_factory=list)

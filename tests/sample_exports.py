@@ -5,7 +5,7 @@ survey tool's layout, with the mess real exports carry: preview and unfinished r
 emails, a repeated submission, typed service names, a Windows-1252 file and a reworded question.
 Understanding and involvement rise visibly across the waves.
 
-    python -m pipelines.sample_exports [--out data/samples]
+    python -m tests.sample_exports [--out data/samples]
 """
 
 from __future__ import annotations
