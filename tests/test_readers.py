@@ -15,8 +15,9 @@ import polars as pl
 import pyreadstat
 import pytest
 
+from pipelines.ingest.answers import split_options
 from pipelines.ingest.errors import UnreadableExport
-from pipelines.ingest.reader import ParsedExport, ReadContext, read_export, split_options
+from pipelines.ingest.reader import ParsedExport, ReadContext, read_export
 from pipelines.reference import ReferenceData, load_reference
 from pipelines.registry import load_registry
 from tests.builders import only_registration
