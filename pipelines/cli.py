@@ -279,13 +279,12 @@ def _file_statuses(settings: Settings) -> list[str]:
     lines: list[str] = []
     if settings.warehouse.exists():
         with connect(settings.warehouse, read_only=True) as con:
-            if table_exists(con, "ingest.files"):
+            if table_exists(con, "ingest.latest_outcomes"):
                 files = read_table(
                     con,
                     """
                     select file_name, status, responses_accepted, responses_rejected, reason
-                    from ingest.files
-                    qualify row_number() over (partition by file_name order by seen_at desc) = 1
+                    from ingest.latest_outcomes
                     union all
                     -- Inbox files holding the same bytes as a file recorded under another name.
                     select parse_filename(i.path), 'unchanged', 0, 0,

@@ -36,11 +36,13 @@ ALL_ASSETS = [
     published_marts,
 ]
 
+# One team owns every asset: set here once, for Python and dbt assets alike.
+OWNER = "team:data-engineering"
 # Read from the environment when a run starts; every asset gets its settings from here.
 SETTINGS = CoprodSettings()
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    assets=dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=[OWNER]), ALL_ASSETS),
     asset_checks=[gx_publication_gates, published_partitions_kept],
     jobs=[full_run_job],
     schedules=[nightly_schedule],

@@ -21,7 +21,8 @@ and publication alike.
                            one batch of them when they hold too many responses for one build
 
 The one rule for the current version of a file (the `ingest.current_files` view): among the
-versions of a file name that were ingested, the newest seen; ties by sha256.
+versions of a file name that were ingested, the newest seen; ties by sha256. The last outcome of
+a file name, ingested or not, is `ingest.latest_outcomes`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import duckdb
 import polars as pl
 
 CURRENT_FILES = "ingest.current_files"
+LATEST_OUTCOMES = "ingest.latest_outcomes"
 PARTITIONS_TO_BUILD = "validated.partitions_to_build"
 BUILD_BATCH = "validated.build_batch"
 
@@ -79,6 +81,12 @@ select * exclude (newest) from (
         partition by file_name order by seen_at desc, file_sha256) as newest
     from ingest.files where status = 'ingested')
 where newest = 1;
+
+-- The last outcome of every file name, whatever it was (what `coprod status` lists): the
+-- current version above is the newest *ingested* one, which a later quarantine leaves in place.
+create or replace view {LATEST_OUTCOMES} as
+select * from ingest.files
+qualify row_number() over (partition by file_name order by seen_at desc, file_sha256) = 1;
 
 create or replace view validated.responses as
 select r.*, f.file_name, f.seen_at as file_seen_at

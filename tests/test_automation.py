@@ -25,9 +25,7 @@ def test_a_new_export_starts_a_run_and_a_seen_one_does_not(workspace):
         assert isinstance(request, dg.RunRequest)
         assert request.tags["coprod/new_files"] == "first.csv"
 
-        seen = dg.build_sensor_context(
-            instance=instance, cursor=context.cursor, resources=settings
-        )
+        seen = dg.build_sensor_context(instance=instance, cursor=context.cursor, resources=settings)
         assert isinstance(inbox_sensor(seen), dg.SkipReason)
 
         # New bytes under a known name are a new export; the run key differs from the first.

@@ -4,6 +4,10 @@ graph shows up in review."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import dagster as dg
 
 from pipelines.definitions import defs
@@ -84,3 +88,56 @@ def test_gates_block_publication_and_pandera_checks_are_attached():
         if key.asset_key == dg.AssetKey(["marts", "mart_measures"])
     }
     assert "assert_withheld_cells_publish_no_numbers" in dbt_checks
+
+
+SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
+
+
+def definitions_snapshot() -> dict:
+    """What the code location declares, in a stable order: assets with their group, owners,
+    kinds, parents, retry policy and resources; checks (blocking or not); jobs; schedules;
+    sensors."""
+    graph = _graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        retry = node.assets_def.op.retry_policy if node.assets_def.is_executable else None
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "owners": list(node.owners),
+            "kinds": sorted(node.kinds),
+            "parents": sorted(p.to_user_string() for p in node.parent_keys),
+            "retry": None if retry is None else [retry.max_retries, retry.delay],
+        }
+    checks = {
+        f"{check.asset_key.to_user_string()}:{check.name}": {"blocking": check.blocking}
+        for check in sorted(
+            (graph.get_check_spec(k) for k in graph.asset_check_keys),
+            key=lambda c: (c.asset_key.to_user_string(), c.name),
+        )
+    }
+    repository = defs.get_repository_def()
+    return {
+        "assets": assets,
+        "checks": checks,
+        "jobs": sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")),
+        "schedules": {
+            s.name: [s.cron_schedule, s.execution_timezone, s.job_name, s.default_status.value]
+            for s in repository.schedule_defs
+        },
+        "sensors": {
+            s.name: [s.job_name, s.minimum_interval_seconds, s.default_status.value]
+            for s in repository.sensor_defs
+        },
+        "resources": sorted(defs.resources),
+    }
+
+
+def test_the_code_location_matches_its_pinned_snapshot():
+    """A change to any asset, check, job, schedule or sensor shows up here, in review. To accept
+    one on purpose: COPROD_UPDATE_SNAPSHOT=1 pytest tests/test_definitions.py, and commit the
+    file with the change."""
+    current = definitions_snapshot()
+    if os.environ.get("COPROD_UPDATE_SNAPSHOT"):
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())

@@ -22,7 +22,6 @@ from pipelines.registry import load_registry
 from pipelines.spreadsheet import write_csv_for_excel
 from pipelines.warehouse import read_table, replace_table
 
-OWNER = "team:data-engineering"
 VALIDATED_TABLES = {
     "responses": "One row per accepted response of the current version of each file. Each file "
     "version is checked by pandera once, when it is new; these are views over ingest.* less "
@@ -63,7 +62,6 @@ class IngestConfig(dg.Config):
 @dg.asset(
     key=["ingest", "survey_exports"],
     group_name="ingest",
-    owners=[OWNER],
     kinds={"python", "duckdb"},
     retry_policy=TRANSIENT_RETRY,
     check_specs=[
@@ -153,14 +151,12 @@ def survey_exports(
         dg.AssetSpec(
             ["registry", "organisations"],
             group_name="reference",
-            owners=[OWNER],
             kinds={"yaml", "duckdb"},
             description="Organisations declared in data/sources.yml.",
         ),
         dg.AssetSpec(
             ["registry", "services"],
             group_name="reference",
-            owners=[OWNER],
             kinds={"yaml", "duckdb"},
             description="Services (with their aliases resolved at ingest) from data/sources.yml.",
         ),
@@ -189,7 +185,6 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
         dg.AssetSpec(
             ["validated", table],
             group_name="validation",
-            owners=[OWNER],
             kinds={"pandera", "duckdb"},
             description=description,
             deps=[
@@ -252,7 +247,6 @@ def validated_tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
 @dg.asset(
     key=["review", "rejected_rows_csv"],
     group_name="validation",
-    owners=[OWNER],
     kinds={"csv"},
     deps=[dg.AssetKey(["validated", "rejected_rows"])],
     description=(

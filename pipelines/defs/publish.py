@@ -5,7 +5,6 @@ import dagster as dg
 import yaml
 from dagster_dbt import get_asset_key_for_model
 
-from pipelines.defs.ingest import OWNER
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.transform import coprod_dbt_models
 from pipelines.file_state import CURRENT_FILES, last_intake
@@ -37,7 +36,6 @@ STAGED = dg.AssetKey(["publish", "staged_marts"])
 @dg.asset(
     key=STAGED,
     group_name="publish",
-    owners=[OWNER],
     kinds={"parquet"},
     deps=[get_asset_key_for_model([coprod_dbt_models], mart) for mart in PUBLISHED_MARTS],
     description=(
@@ -171,7 +169,6 @@ REPORTS = dg.AssetKey(["publish", "organisation_reports"])
 @dg.asset(
     key=REPORTS,
     group_name="publish",
-    owners=[OWNER],
     kinds={"html"},
     deps=[STAGED],
     description=(
@@ -200,7 +197,6 @@ def organisation_reports(
 @dg.asset(
     key=["publish", "published_marts"],
     group_name="publish",
-    owners=[OWNER],
     kinds={"parquet"},
     deps=[STAGED, REPORTS],
     description=(

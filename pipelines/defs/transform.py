@@ -14,7 +14,6 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from pipelines import quality_gates
-from pipelines.defs.ingest import OWNER
 from pipelines.defs.jobs import TRANSIENT_RETRY, retry_transient_errors_only
 from pipelines.defs.resources import Warehouse
 from pipelines.file_state import (
@@ -61,7 +60,7 @@ class CoprodDbtTranslator(DagsterDbtTranslator):
         metadata = dict(spec.metadata)
         if props.get("raw_code"):  # auditors read the model's SQL beside its lineage
             metadata["dbt_sql"] = dg.MetadataValue.md(f"```sql\n{props['raw_code']}\n```")
-        return spec.replace_attributes(group_name=group, owners=[OWNER], metadata=metadata)
+        return spec.replace_attributes(group_name=group, metadata=metadata)
 
 
 def model_fingerprint() -> str:
