@@ -8,7 +8,8 @@
 
 Exit codes a scheduler can rely on: 0 success (nothing new counts as success), 1 the run failed
 or publication was blocked by a failed check, 2 the configuration is wrong (nothing was run),
-3 published, but a registered file was quarantined or a file could not be read (a warning).
+3 a query failed or would write (coprod query), 4 published, but a registered file was
+quarantined or a file could not be read (a warning).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pipelines.settings import (
 )
 from pipelines.warehouse import dbt_warehouse_vars
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_WARNING = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_QUERY, EXIT_WARNING = 0, 1, 2, 3, 4
 DAGSTER_YAML = """\
 # Written by `coprod run`. Telemetry off; one run at a time, because the DuckDB warehouse allows a
 # single writer. Run monitoring (the daemon of `make ui`) fails a run stuck starting for 3 minutes
@@ -175,6 +176,7 @@ def _execute(
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.publication import current_manifest
     from pipelines.stale_runs import RUN_PID_TAG, fail_dead_runs
 
     started = time.monotonic()
@@ -208,9 +210,15 @@ def _execute(
             f"{', '.join(failed_checks) or 'none'}; see the run in the Dagster UI (make ui).",
             file=sys.stderr,
         )
-        for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed and evaluation.description:
-                print(f"  {evaluation.check_name}: {evaluation.description}", file=sys.stderr)
+        for line in _failed_check_details(result):
+            print(f"  {line}", file=sys.stderr)
+        published = current_manifest(settings.marts_dir)
+        if published:
+            print(
+                f"Analysts still read the previous publication, {published['publication_id']}, "
+                "unchanged.",
+                file=sys.stderr,
+            )
         return EXIT_FAILED
     set_aside = [
         e for e in result.get_asset_check_evaluations()
@@ -228,6 +236,27 @@ def _execute(
     return EXIT_OK
 
 
+def _failed_check_details(result) -> list[str]:
+    """Each failed blocking check: its reason, or each failed expectation and what was seen."""
+    lines = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed or evaluation.severity.value != "ERROR":
+            continue
+        if evaluation.description:
+            lines.append(f"{evaluation.check_name}: {evaluation.description}")
+        failures = evaluation.metadata.get("failures")
+        for failure in failures.value if failures is not None else []:
+            seen = failure.get("observed_value")
+            if seen is None:
+                seen = f"{failure.get('unexpected_count')} unexpected value(s)"
+            column = f" on {failure['column']}" if failure.get("column") else ""
+            lines.append(
+                f"{evaluation.check_name}: {failure['expectation']}{column} failed (observed: "
+                f"{seen})"
+            )
+    return lines
+
+
 def _report_rekeyed(result, settings: Settings) -> None:
     from pipelines.hash_key import key_fingerprint
 
@@ -241,18 +270,24 @@ def _report_rekeyed(result, settings: Settings) -> None:
 
 def status_report(settings: Settings) -> str:
     """What was read and what is published; during a run, what is published."""
-    import duckdb
-
     from pipelines.publication import current_manifest
 
     lines = []
-    try:
-        lines += _file_statuses(settings)
-    except duckdb.IOException:  # DuckDB has one writer, and a run holds the file
+    files = file_statuses(settings)
+    if files is None:  # DuckDB has one writer, and a run holds the file
         lines.append(
             "A run is writing the warehouse now: file statuses are shown once it ends. "
             "The published marts below are what analysts read meanwhile."
         )
+    elif files:
+        lines.append(f"Files ({len(files)}):")
+        for f in files:
+            detail = (
+                f"{f['responses_accepted']} responses accepted, {f['responses_rejected']} rejected"
+                if f["status"] == "ingested"
+                else f["reason"]
+            )
+            lines.append(f"  {f['status']:<12} {f['file_name']}: {detail}")
     manifest = current_manifest(settings.marts_dir)
     if manifest:
         lines.append(
@@ -272,41 +307,54 @@ def status_report(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def _file_statuses(settings: Settings) -> list[str]:
-    """The current version of every file and its outcome, from the warehouse."""
+def file_statuses(settings: Settings) -> list[dict] | None:
+    """The last outcome of every file in the inbox (as the last run found it) and of every
+    ingested one; a file held or quarantined leaves the list when it leaves the inbox. None
+    while a run holds the warehouse."""
+    import duckdb
+
     from pipelines.warehouse import connect, read_table, table_exists
 
-    lines: list[str] = []
-    if settings.warehouse.exists():
+    if not settings.warehouse.exists():
+        return []
+    try:
         with connect(settings.warehouse, read_only=True) as con:
-            if table_exists(con, "ingest.latest_outcomes"):
-                files = read_table(
-                    con,
-                    """
-                    select file_name, status, responses_accepted, responses_rejected, reason
-                    from ingest.latest_outcomes
-                    union all
-                    -- Inbox files holding the same bytes as a file recorded under another name.
-                    select parse_filename(i.path), 'unchanged', 0, 0,
-                           'same content as ' || f.file_name || ': counted once, under that name'
-                    from ingest.inbox_index i join ingest.files f using (file_sha256)
-                    where parse_filename(i.path) <> f.file_name
-                    order by file_name""",
-                )
-                lines.append(f"Files ({files.height}):")
-                for f in files.iter_rows(named=True):
-                    detail = (
-                        f"{f['responses_accepted']} responses accepted, "
-                        f"{f['responses_rejected']} rejected"
-                        if f["status"] == "ingested"
-                        else f["reason"]
-                    )
-                    lines.append(f"  {f['status']:<12} {f['file_name']}: {detail}")
-    return lines
+            if not table_exists(con, "ingest.latest_outcomes"):
+                return []
+            return read_table(
+                con,
+                """
+                select file_name, status, responses_accepted, responses_rejected, reason,
+                       file_sha256
+                from ingest.latest_outcomes o
+                where status = 'ingested'
+                   or exists (select 1 from ingest.inbox_index i where i.path = o.inbox_path)
+                union all
+                -- Inbox files holding the same bytes as a file recorded under another name.
+                select parse_filename(i.path), 'unchanged', 0, 0,
+                       'same content as ' || f.file_name || ': counted once, under that name',
+                       f.file_sha256
+                from ingest.inbox_index i join ingest.files f using (file_sha256)
+                where parse_filename(i.path) <> f.file_name
+                order by file_name""",
+            ).to_dicts()
+    except duckdb.IOException:
+        return None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.json:  # JSON only, for scripts: the files and the publication
+        from pipelines.publication import current_manifest
+
+        files = file_statuses(settings)
+        document = {
+            "files": files,
+            "run_in_progress": files is None,
+            "publication": current_manifest(settings.marts_dir),
+        }
+        print(json.dumps(document, indent=2, default=str))
+        return EXIT_OK
     print(status_report(settings))
     if args.history and settings.warehouse.exists():
         import duckdb
@@ -332,10 +380,6 @@ def cmd_status(args: argparse.Namespace) -> int:
                     f"{row['file_sha256'][:12]} {row['status']:<12} "
                     f"{row['responses_accepted']} accepted {row['reason'] or ''}"
                 )
-    if args.json:
-        from pipelines.publication import current_manifest
-
-        print(json.dumps(current_manifest(settings.marts_dir), indent=2))
     return EXIT_OK
 
 
@@ -355,7 +399,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    """Analysts' SQL over the Parquet marts, never the warehouse (no lock needed)."""
+    """Analysts' SQL over the Parquet marts, never the warehouse (no lock needed). Only
+    statements that read are run: a COPY, CREATE, INSERT or ATTACH is refused (exit 3)."""
+    import shutil
+
     import duckdb
 
     from pipelines.publication import PUBLISHED_MARTS
@@ -367,19 +414,30 @@ def cmd_query(args: argparse.Namespace) -> int:
         if path.exists():
             con.execute(f"create view {mart} as select * from read_parquet('{path}')")
     try:
-        relation = con.sql(args.sql)
+        statements = con.extract_statements(args.sql)
+        writing = [
+            s.type.name
+            for s in statements
+            if s.type not in {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+        ]
+        if writing or len(statements) != 1:
+            print(
+                "Query refused: coprod query runs one SELECT over the published marts "
+                f"(found {', '.join(writing) or f'{len(statements)} statements'}).",
+                file=sys.stderr,
+            )
+            return EXIT_QUERY
+        frame = con.sql(args.sql).pl()
     except duckdb.Error as error:
         print(f"Query failed: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    if relation is None:
-        return EXIT_OK
-    frame = relation.pl()
+        return EXIT_QUERY
     if args.csv:
         print(frame.write_csv(), end="")
     else:
         import polars as pl
 
-        with pl.Config(tbl_rows=args.limit, tbl_cols=-1, fmt_str_lengths=60):
+        width = shutil.get_terminal_size((120, 40)).columns
+        with pl.Config(tbl_rows=args.limit, tbl_cols=-1, fmt_str_lengths=40, tbl_width_chars=width):
             print(frame)
     return EXIT_OK
 

@@ -143,7 +143,7 @@ def test_quarantine_reasons_never_repeat_the_offending_content(registered):
     assert "jo@example.org" not in reason
 
 
-def test_a_run_that_published_without_a_registered_file_exits_3(registered):
+def test_a_run_that_published_without_a_registered_file_exits_4(registered):
     """Published, but not everything that was sent: a scheduler sees a warning, not success."""
     workspace = registered
     workspace.drop(
@@ -160,7 +160,7 @@ def test_a_run_that_published_without_a_registered_file_exits_3(registered):
         env=dict(os.environ),
         timeout=600,
     )
-    assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]
     assert run.stderr.endswith(
         "Warning: published without 1 file(s) that were quarantined or could not be read: "
         f"bad_empty.csv. Their reasons are above and in {workspace.quarantine}.\n"

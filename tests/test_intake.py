@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pipelines.cli import _file_statuses
+from pipelines.cli import status_report
 from pipelines.ingest.intake import append_to_log, ingest_inbox
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
@@ -124,7 +124,7 @@ def test_the_same_bytes_under_two_names_in_one_run_are_read_once(workspace):
         ("copy_of_a.csv", "unchanged", same),
     ]
     assert len(current) == 1
-    assert _file_statuses(load_settings())[1:] == [
+    assert status_report(load_settings()).splitlines()[1:4] == [
         "  ingested     a.csv: 10 responses accepted, 0 rejected",
         "  unchanged    b_copy.csv: same content as a.csv: counted once, under that name",
         "  unchanged    copy_of_a.csv: same content as a.csv: counted once, under that name",

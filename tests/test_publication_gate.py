@@ -3,7 +3,13 @@ leaves what analysts read exactly as it was."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import dagster as dg
+import polars as pl
 
 from tests.builders import answers, export, organisation, people, template_csv
 
@@ -157,3 +163,51 @@ def test_a_published_wave_leaves_the_marts_only_when_the_registry_retires_it(wor
     measures = workspace.mart("mart_measures")
     waves = sorted(set(measures.select("organisation_id", "wave").iter_rows()))
     assert waves == [("org_a", 2025), ("org_b", 2024)]
+
+
+def test_a_blocked_publication_says_what_failed_and_what_stays(workspace):
+    """From the command line: each failed expectation with what was observed, the publication
+    analysts keep reading, exit 1, and no traceback."""
+    workspace.register(
+        [organisation("gate_org", ["main"])], [export("survey.csv", "gate_org", 2024)]
+    )
+    workspace.drop("survey.csv", full_survey(40))
+    first = coprod_run()
+    assert first.returncode == 0, first.stderr[-2000:]
+    publication = json.loads((workspace.marts / "manifest.json").read_text())["publication_id"]
+    rows_before = workspace.mart("mart_measures").height
+    workspace.drop(  # three staff answering one question: the marts collapse
+        "survey.csv",
+        template_csv(people("Manager", 3, "S", "Main", year=2024, cp_aware=answers(3, Yes=3))),
+    )
+
+    blocked = coprod_run()
+
+    assert blocked.returncode == 1
+    rows_now = staged_rows("mart_measures", workspace)
+    assert blocked.stderr.splitlines()[-4:] == [
+        "The run did not publish. Failed checks: publish/staged_marts:gx_mart_measures, "
+        "publish/staged_marts:published_partitions_kept; see the run in the Dagster UI (make ui).",
+        f"  gx_mart_measures: expect_table_row_count_to_be_between failed (observed: {rows_now})",
+        "  published_partitions_kept: Organisation gate_org, wave 2024 would shrink from 80 to 3 "
+        "published responses, below 50% of what was published. Fix the cause, or retire the wave "
+        "in data/sources.yml.",
+        f"Analysts still read the previous publication, {publication}, unchanged.",
+    ]
+    assert rows_now < rows_before / 2
+    assert "Traceback" not in blocked.stdout + blocked.stderr
+
+
+def coprod_run() -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+
+
+def staged_rows(mart: str, workspace) -> int:
+    staged = workspace.root / "publications" / ".staging" / f"{mart}.parquet"
+    return pl.read_parquet(staged).height

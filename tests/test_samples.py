@@ -187,8 +187,10 @@ def test_status_during_a_run_shows_what_is_published(ran, capsys):
     try:
         assert writer.stdout.readline().strip() == "holding"
         capsys.readouterr()
-        assert main(["status", "--history", "--json"]) == 0
+        assert main(["status", "--history"]) == 0
         out = capsys.readouterr().out
+        assert main(["status", "--json"]) == 0
+        during = json.loads(capsys.readouterr().out)  # JSON only, nothing before or after it
     finally:
         writer.kill()
         writer.wait()
@@ -200,4 +202,38 @@ def test_status_during_a_run_shows_what_is_published(ran, capsys):
     )
     assert "The history is shown once the run writing the warehouse ends." in out
     assert "Traceback" not in out
-    assert f'"publication_id": "{published["publication_id"]}"' in out  # --json still printed
+    assert during == {
+        "files": None,
+        "run_in_progress": True,
+        "publication": published,
+    }
+
+
+def test_status_json_lists_every_file_and_the_publication(ran, capsys):
+    workspace, _ = ran
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["run_in_progress"] is False
+    assert sorted((f["file_name"], f["status"]) for f in status["files"]) == sorted(
+        (p.name, "ingested") for p in SAMPLES.iterdir()
+    )
+    assert status["publication"] == json.loads((workspace.marts / "manifest.json").read_text())
+
+
+def test_query_reads_the_marts_and_refuses_to_write(ran, capsys, tmp_path):
+    capsys.readouterr()
+    sql = "select count(*) as n from mart_measures where breakdown = 'organisation'"
+    assert main(["query", "--csv", sql]) == 0
+    rows = pl.read_parquet(ran[0].marts / "mart_measures.parquet")
+    expected = rows.filter(pl.col("breakdown") == "organisation").height
+    assert capsys.readouterr().out == f"n\n{expected}\n"
+
+    target = tmp_path / "copied.csv"
+    assert main(["query", f"copy (select * from mart_measures) to '{target}'"]) == 3
+    assert capsys.readouterr().err == (
+        "Query refused: coprod query runs one SELECT over the published marts (found COPY).\n"
+    )
+    assert not target.exists()
+    assert main(["query", "select * from no_such_mart"]) == 3
+    assert capsys.readouterr().err.startswith("Query failed: Catalog Error")
