@@ -18,7 +18,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.settings import REPO_ROOT
+import pyarrow as pa
+import yaml
+
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 from pipelines.warehouse import connect
 
 PUBLISHED_MARTS = ("mart_measures", "mart_measure_changes", "mart_manager_frontline_gap")
@@ -113,7 +116,10 @@ def promote(
     if (
         previous
         and {m.name: m.sha256 for m in staged}
-        == {name: entry["sha256"] for name, entry in previous["marts"].items()}
+        == {
+            name: entry.get("content_sha256", entry["sha256"])
+            for name, entry in previous["marts"].items()
+        }
         and reports == previous.get("reports")
     ):
         shutil.rmtree(staging, ignore_errors=True)
@@ -124,13 +130,22 @@ def promote(
         "".join([*(m.sha256 for m in staged), *reports.values()]).encode()
     ).hexdigest()
     publication_id = f"{now:%Y%m%dT%H%M%SZ}-{content[:8]}"
+    documentation = mart_documentation()
+    for mart in staged:
+        stamp(mart.path, publication_id, now, documentation[mart.name])
     manifest = {
         "publication_id": publication_id,
         "published_at": now.isoformat(),
         "code_version": code_version(),
         **provenance,
         "marts": {
-            m.name: {"file": m.path.name, "rows": m.rows, "sha256": m.sha256} for m in staged
+            m.name: {
+                "file": m.path.name,
+                "rows": m.rows,
+                "sha256": _sha256(m.path),  # the file as published, stamped
+                "content_sha256": m.sha256,  # its rows, before stamping: tells an unchanged run
+            }
+            for m in staged
         },
         "reports": reports,
     }
@@ -140,6 +155,50 @@ def promote(
     _point_link(marts_link, target)
     _prune(publications_dir, keep={target.name})
     return publication_id, True
+
+
+def mart_documentation() -> dict[str, dict]:
+    """Per mart, from its dbt documentation (models/marts/_marts__models.yml): what it holds, its
+    grain (the columns its uniqueness test names) and every column's description."""
+    document = yaml.safe_load((DBT_PROJECT_DIR / "models/marts/_marts__models.yml").read_text())
+    described = {}
+    for model in document["models"]:
+        grain = [
+            test["unique_combination"]["arguments"]["columns"]
+            for test in model.get("data_tests", [])
+            if isinstance(test, dict) and "unique_combination" in test
+        ]
+        described[model["name"]] = {
+            "description": " ".join(model.get("description", "").split()),
+            "grain": grain[0] if grain else [],
+            "columns": {c["name"]: c.get("description", "") for c in model.get("columns", [])},
+        }
+    return described
+
+
+def stamp(path: Path, publication_id: str, published_at: dt.datetime, documentation: dict) -> None:
+    """Write the publication id, the grain and every column's description into the Parquet
+    file's key-value metadata (and each column's own), where Power Query, polars and pyarrow
+    users find them without this repository."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    columns = documentation["columns"]
+    fields = [
+        field.with_metadata({"description": columns.get(field.name, "")}) for field in table.schema
+    ]
+    metadata = {
+        **(table.schema.metadata or {}),
+        b"coprod.publication_id": publication_id.encode(),
+        b"coprod.published_at": published_at.isoformat().encode(),
+        b"coprod.description": documentation["description"].encode(),
+        b"coprod.grain": json.dumps(documentation["grain"]).encode(),
+        b"coprod.columns": json.dumps(columns).encode(),
+    }
+    stamped = table.cast(pa.schema(fields, metadata=metadata))
+    partial = path.with_name(path.name + ".partial")
+    pq.write_table(stamped, partial, compression="zstd")
+    os.replace(partial, path)
 
 
 def _point_link(marts_link: Path, target: Path) -> None:

@@ -237,3 +237,25 @@ def test_query_reads_the_marts_and_refuses_to_write(ran, capsys, tmp_path):
     assert not target.exists()
     assert main(["query", "select * from no_such_mart"]) == 3
     assert capsys.readouterr().err.startswith("Query failed: Catalog Error")
+
+
+def test_every_mart_carries_its_publication_grain_and_column_descriptions(ran):
+    """What an analyst opening the file alone (Power Query, polars, pyarrow) can read."""
+    import pyarrow.parquet as pq
+
+    workspace, _ = ran
+    manifest = json.loads((workspace.marts / "manifest.json").read_text())
+    for mart, entry in manifest["marts"].items():
+        schema = pq.read_schema(workspace.marts / entry["file"])
+        metadata = {k.decode(): v.decode() for k, v in schema.metadata.items()}
+        assert metadata["coprod.publication_id"] == manifest["publication_id"], mart
+        columns = json.loads(metadata["coprod.columns"])
+        assert set(columns) == set(schema.names), mart
+        assert all(columns.values()), f"{mart}: a column has no description"
+    measures = pq.read_schema(workspace.marts / "mart_measures.parquet")
+    assert json.loads(measures.metadata[b"coprod.grain"]) == [
+        "organisation_id", "wave", "breakdown", "service_id", "group_id", "measure_id"
+    ]  # fmt: skip
+    assert measures.field("pct").metadata[b"description"] == (
+        b"100 x k / n, one decimal. Null when withheld."
+    )
