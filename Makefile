@@ -11,16 +11,31 @@ export DAGSTER_HOME ?= $(abspath .dagster_home)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: setup run test ui docs bench samples lint clean
+.PHONY: setup run test ui docs bench samples lint lock clean
 
-$(STAMP): pyproject.toml
+LOCK    := requirements.lock
+UV_VERSION := 0.13.8
+
+# Installs exactly the locked versions (with their hashes): a fresh clone gets today's set, not
+# whatever resolves tomorrow. uv installs in seconds what pip took minutes for.
+$(STAMP): pyproject.toml $(LOCK)
+	@echo "Setting up .venv from $(LOCK) (first time only, under a minute)..."
 	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(PYTHON) --quiet -r $(LOCK)
+	$(BIN)/uv pip install --python $(PYTHON) --quiet --no-deps -e .
+	@echo "Installed."
 	touch $(STAMP)
+
+# Upgrading is this one command: every pin re-resolved within pyproject.toml's ranges, then
+# `make test` and commit requirements.lock.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --upgrade --quiet -o $(LOCK)
 
 # Parsed with the warehouse `make run` uses, so its first dbt build parses only what changed.
 $(MANIFEST): $(STAMP) $(DBT_FILES)
+	@echo "Parsing the dbt project..."
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . \
 	  --vars '{"warehouse": "'$${COPROD_WAREHOUSE:-$(abspath data/warehouse.duckdb)}'"}'
 
