@@ -48,9 +48,10 @@ test: setup
 	$(BIN)/ruff check pipelines tests bench
 	$(BIN)/pytest
 
+# exec: dg dev replaces the shell, so Ctrl-C and SIGTERM reach it (and it stops its children).
 ui: setup
 	$(PYTHON) -c "from pipelines.cli import dagster_home; dagster_home()"
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	exec $(BIN)/dg dev -h 127.0.0.1 -p $${COPROD_UI_PORT:-3000}
 
 docs: setup
 	cd dbt_project && ../$(BIN)/dbt docs generate --quiet --profiles-dir . --static

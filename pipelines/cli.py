@@ -17,20 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from pipelines.dbt_manifest import ensure_dbt_manifest
 from pipelines.run_lock import warehouse_lock
 from pipelines.settings import (
-    DBT_PROJECT_DIR,
     REPO_ROOT,
     Settings,
     SettingsError,
     load_settings,
 )
-from pipelines.warehouse import dbt_warehouse_vars
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_QUERY, EXIT_WARNING = 0, 1, 2, 3, 4
 DAGSTER_YAML = """\
@@ -75,34 +73,6 @@ def dagster_home() -> Path:
         config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
-
-
-def ensure_dbt_manifest() -> None:
-    """Parse the dbt project when its manifest is missing or older than any dbt file."""
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    sources = [
-        p
-        for p in DBT_PROJECT_DIR.rglob("*")
-        if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts
-    ]
-    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
-        return
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            # The warehouse the runs will use, named as they name it: a parse made with the same
-            # vars lets the first build skip parsing what did not change.
-            *dbt_warehouse_vars(load_settings().warehouse),
-        ],
-        check=True,
-    )
 
 
 def configuration_is_right(settings: Settings) -> bool:

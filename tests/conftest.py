@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.cli import ensure_dbt_manifest
+from pipelines.dbt_manifest import ensure_dbt_manifest
 from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 SAMPLES = REPO_ROOT / "data" / "samples"

@@ -27,6 +27,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+UI_PROCESS: dict[str, subprocess.Popen] = {}
+
+
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     home = tmp_path_factory.mktemp("dagster_home")
@@ -40,18 +43,9 @@ def dagster_ui(tmp_path_factory):
     }
     log = (home / "dagster-dev.log").open("w")
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
+        ["make", "--no-print-directory", "ui"],  # what an operator types
         cwd=REPO_ROOT,
-        env=env,
+        env={**env, "COPROD_UI_PORT": str(port)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so it can be stopped whole
@@ -67,16 +61,18 @@ def dagster_ui(tmp_path_factory):
             except OSError:
                 pass
             assert server.poll() is None, (home / "dagster-dev.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "dagster dev did not start within 180 s"
+            assert time.monotonic() < deadline, "make ui did not start within 180 s"
             time.sleep(1)
+        UI_PROCESS[url] = server
         yield url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        if server.poll() is None or _group_alive(server.pid):  # the last test stops it
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
         log.close()
 
 
@@ -141,3 +137,22 @@ def test_the_lineage_page_shows_ingest_to_published_marts(dagster_ui, browser):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     # The graph reads left to right in the order the data flows.
     assert [name for name, _ in sorted(positions.items(), key=lambda item: item[1])] == groups
+
+
+def test_make_ui_stops_on_sigterm_within_ten_seconds(dagster_ui):
+    """Last in this module: the whole process group (make, dg dev, webserver, daemon, code
+    server) is gone within 10 s of a SIGTERM to the group."""
+    server = UI_PROCESS[dagster_ui]
+    os.killpg(server.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while server.poll() is None or _group_alive(server.pid):  # poll() reaps make itself
+        assert time.monotonic() < deadline, "make ui still running 10 s after SIGTERM"
+        time.sleep(0.2)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from pipelines import quality_gates
+from pipelines.dbt_manifest import ensure_dbt_manifest
 from pipelines.defs.jobs import TRANSIENT_RETRY, retry_transient_errors_only
 from pipelines.defs.resources import Warehouse
 from pipelines.file_state import (
@@ -45,7 +46,9 @@ class CoprodDbtCli(DbtCliResource):
         return None
 
 
-dbt_project.prepare_if_dev()
+# The manifest is made current when the code location loads (`dagster dev`, `dg dev`, a run),
+# with this environment's dbt: dagster-dbt's prepare_if_dev looks for a `dbt` on PATH.
+ensure_dbt_manifest()
 
 
 class CoprodDbtTranslator(DagsterDbtTranslator):
