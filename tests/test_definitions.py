@@ -141,3 +141,21 @@ def test_the_code_location_matches_its_pinned_snapshot():
     if os.environ.get("COPROD_UPDATE_SNAPSHOT"):
         SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_dbt_docs_show_who_reads_each_mart_and_an_overview():
+    from pipelines.defs.transform import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    marts = {f"model.coprod.{m}" for m in ("mart_measures", "mart_measure_changes")} | {
+        "model.coprod.mart_manager_frontline_gap"
+    }
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {"published_parquet_marts", "organisation_reports"}
+    for exposure in exposures.values():
+        assert set(exposure["depends_on"]["nodes"]) == marts
+        assert exposure["owner"]["name"] == "Data engineering team"
+    overview = manifest["docs"]["doc.coprod.__overview__"]["block_contents"]
+    assert overview.startswith("# Co-production measures")
+    unique = manifest["macros"]["macro.coprod.test_unique_combination"]
+    assert unique["description"].startswith("Generic test: no two rows share")
