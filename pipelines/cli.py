@@ -15,6 +15,7 @@ quarantined or a file could not be read (a warning).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -146,32 +147,48 @@ def _execute(
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.progress import phase_lines_to, phase_timings
     from pipelines.publication import current_manifest
     from pipelines.stale_runs import RUN_PID_TAG, fail_dead_runs
 
     started = time.monotonic()
     print("Running the pipeline: ingest -> validate -> dbt build -> Great Expectations -> publish")
     ingest_config = {"reprocess": reprocess or [], "rotate_key": rotate_key}
+    run_log = settings.data_dir / "logs" / "last-run.log"
+    run_log.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance:
         # The warehouse lock is held: a run left unfinished is either dead or waiting for it.
         for run_id in fail_dead_runs(instance):
             print(f"Run {run_id} was left unfinished by a process that died: marked failed.")
-        result = defs.resolve_job_def("coprod_full_run").execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={
-                "loggers": {"console": {"config": {"log_level": "INFO"}}},
-                "ops": {"ingest__survey_exports": {"config": ingest_config}},
-            },
-            tags={RUN_PID_TAG: str(os.getpid())},
-        )
+        sys.stdout.flush()
+        # One line per phase on the terminal (pipelines/progress.py); dbt's own output, which
+        # dagster-dbt echoes to stdout, goes to the run's log file; warnings still show.
+        with (
+            run_log.open("w", encoding="utf-8") as log,
+            phase_lines_to(sys.stdout),
+            contextlib.redirect_stdout(log),
+        ):
+            result = defs.resolve_job_def("coprod_full_run").execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={
+                    "loggers": {
+                        "console": {"config": {"log_level": "WARNING"}},
+                        "phases": {},
+                    },
+                    "ops": {"ingest__survey_exports": {"config": ingest_config}},
+                },
+                tags={RUN_PID_TAG: str(os.getpid())},
+            )
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity.value == "ERROR"
     ]
     print(status_report(settings))
-    print(f"Run {result.run_id} took {time.monotonic() - started:.0f} s.")
+    timings = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phase_timings(result))
+    print(f"Run {result.run_id} took {time.monotonic() - started:.0f} s ({timings}).")
+    print(f"Its full log (dbt's output included): {run_log}")
     if rotate_key:
         _report_rekeyed(result, settings)
     if not result.success or failed_checks:

@@ -24,6 +24,7 @@ from pipelines.defs.publish import (
 )
 from pipelines.defs.resources import CoprodSettings, Warehouse
 from pipelines.defs.transform import CoprodDbtCli, coprod_dbt_models, dbt_project
+from pipelines.progress import phase_logger
 
 ALL_ASSETS = [
     survey_exports,
@@ -47,6 +48,7 @@ defs = dg.Definitions(
     jobs=[full_run_job],
     schedules=[nightly_schedule],
     sensors=[inbox_sensor],
+    loggers={"console": dg.colored_console_logger, "phases": phase_logger},
     # dbt from this environment, whether or not the virtual environment is activated.
     resources={
         "coprod": SETTINGS,

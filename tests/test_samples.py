@@ -259,3 +259,19 @@ def test_every_mart_carries_its_publication_grain_and_column_descriptions(ran):
     assert measures.field("pct").metadata[b"description"] == (
         b"100 x k / n, one decimal. Null when withheld."
     )
+
+
+def test_a_run_shows_one_line_per_phase_and_their_times(ran):
+    workspace, output = ran
+    lines = output.splitlines()
+    phases = [line.split(":")[0] for line in lines if ": done in " in line]
+    assert phases == [
+        "ingest", "registry", "validate", "dbt build", "review sheets", "stage marts",
+        "Great Expectations gates", "partition gate", "reports", "publish",
+    ]  # fmt: skip
+    assert "  9 of 9 new file(s) read" in lines
+    assert "  check gx_mart_measures: passed" in lines
+    assert "Running with dbt" not in output  # dbt's own output is in the run's log file
+    assert "Running with dbt" in (workspace.root / "logs" / "last-run.log").read_text()
+    summary = next(line for line in lines if line.startswith("Run ") and " took " in line)
+    assert "(ingest " in summary and "dbt build " in summary and summary.endswith(" s).")

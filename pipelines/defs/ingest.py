@@ -17,6 +17,7 @@ from pipelines.ingest.intake import (
     input_fingerprint,
 )
 from pipelines.ingest.validation import validate_new_files
+from pipelines.progress import PROGRESS_PREFIX
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.spreadsheet import write_csv_for_excel
@@ -93,7 +94,14 @@ def survey_exports(
     with warehouse.connect() as con:
         adopt_hash_key(con, settings.hash_key, rotate=config.rotate_key)
         outcomes = ingest_inbox(
-            con, settings, reference, registry, reprocess=frozenset(config.reprocess)
+            con,
+            settings,
+            reference,
+            registry,
+            reprocess=frozenset(config.reprocess),
+            on_progress=lambda done, total: context.log.info(
+                f"{PROGRESS_PREFIX}{done} of {total} new file(s) read"
+            ),
         )
         record_intake(con, input_fingerprint(settings, [o.file_sha256 for o in outcomes]))
     # One event per file that changed (the run log is an event store, not a file listing);

@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -221,6 +222,7 @@ def ingest_inbox(
     registry: Registry,
     now: dt.datetime | None = None,
     reprocess: frozenset[str] = frozenset(),
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> list[FileOutcome]:
     """Read every inbox file whose bytes or read fingerprint are new, and those named in
     `reprocess` again (to backfill one export alone after a fix). Nothing else is opened."""
@@ -262,11 +264,14 @@ def ingest_inbox(
         outcomes.append(None)
     batch = _Batch(con)
     reader = _ReaderSetup(settings, reference, registry, now)
-    for (slot, task), (outcome, parsed) in zip(
-        to_read, reader.read_all([t for _, t in to_read], con), strict=True
+    step = max(1, len(to_read) // 10)  # about ten progress reports, however many files
+    for done, ((slot, task), (outcome, parsed)) in enumerate(
+        zip(to_read, reader.read_all([t for _, t in to_read], con), strict=True), start=1
     ):
         batch.add(outcome, parsed, stored_before=task.arrived.sha256 in previous)
         outcomes[slot] = outcome
+        if done % step == 0 or done == len(to_read):
+            on_progress(done, len(to_read))
     batch.flush()
     return outcomes
 
