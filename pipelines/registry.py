@@ -35,6 +35,7 @@ class ExportRegistration:
     date_order: str | None = None
     timezone: str = "Europe/London"
     service_id: str | None = None
+    respondent_group: str | None = None  # everyone in the file is in this group
 
     def matches(self, file_name: str) -> bool:
         return fnmatch.fnmatchcase(file_name, self.pattern)
@@ -141,6 +142,7 @@ def load_registry(path: Path) -> Registry:
                 date_order=e.date_order,
                 timezone=e.timezone,
                 service_id=e.service,
+                respondent_group=e.respondent_group,
             )
             for e in checked.exports
         ),
@@ -148,7 +150,7 @@ def load_registry(path: Path) -> Registry:
 
 
 def _context() -> RegistryContext:
-    """The tools and instruments an export may name."""
+    """The tools, instruments and respondent groups an export may name."""
     crosswalk = REFERENCE_DIR / "ref_instrument_columns.csv"
     if not crosswalk.exists():
         raise RegistryError(
@@ -162,9 +164,16 @@ def _context() -> RegistryContext:
             ]
         )
     instruments = pl.read_csv(crosswalk, columns=["instrument_id"], infer_schema=False)
+    groups_file = REFERENCE_DIR / "ref_respondent_groups.csv"
+    groups = (
+        pl.read_csv(groups_file, columns=["group_id"], infer_schema=False)["group_id"]
+        if groups_file.exists()
+        else pl.Series([], dtype=pl.String)
+    )
     return RegistryContext(
         tools=frozenset(survey_tools()),
         instruments=frozenset(instruments["instrument_id"].drop_nulls()),
+        respondent_groups=frozenset(groups.drop_nulls()),
     )
 
 

@@ -30,6 +30,7 @@ class RegistryContext:
 
     tools: frozenset[str]
     instruments: frozenset[str]
+    respondent_groups: frozenset[str] = frozenset()
 
 
 class Service(ConfigEntry):
@@ -72,6 +73,22 @@ class Export(ConfigEntry):
     date_order: Literal[DATE_ORDERS] | None = Field(None, description="DMY or MDY")
     timezone: str = Field("Europe/London", description="a time zone name such as Europe/London")
     service: str | None = Field(None, description="the id of one of the organisation's services")
+    respondent_group: str | None = Field(
+        None,
+        description="a group id from ref_respondent_groups.csv, such as frontline, for an export "
+        "where everyone is in one group and no column says so",
+    )
+
+    @field_validator("respondent_group")
+    @classmethod
+    def _known_group(cls, group: str | None, info: ValidationInfo) -> str | None:
+        known = info.context.respondent_groups
+        if group is not None and group not in known:
+            raise custom_error(
+                f"respondent_group '{group}' is not a group in ref_respondent_groups.csv."
+                f"{did_you_mean(group, known)} Use one of {', '.join(sorted(known))}."
+            )
+        return group
 
     @field_validator("tool")
     @classmethod

@@ -187,6 +187,16 @@ def test_a_key_left_blank_means_none(workspace):
             id="unknown timezone",
         ),
         pytest.param(
+            ORGANISATIONS + EXPORT + "    respondent_group: frontline_staff\n",
+            [
+                "sources.yml:13: export 'a.csv': respondent_group 'frontline_staff' is not a "
+                "group in ref_respondent_groups.csv. Did you mean 'frontline'? Use one of carer, "
+                "frontline, peer_worker, person_drawing_on_care, practitioner, senior_manager, "
+                "support_function, trustee, volunteer.",
+            ],
+            id="unknown respondent group",
+        ),
+        pytest.param(
             ORGANISATIONS + EXPORT + "    date_order: dmy\n",
             [
                 "sources.yml:13: export 'a.csv': 'date_order' must be DMY or MDY, not 'dmy'. "

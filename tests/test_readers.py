@@ -38,6 +38,7 @@ exports:
   - {file: "qualtrics*.csv", organisation: riverside, wave: 2024, tool: qualtrics, instrument: qualtrics_coprod_v1}
   - {file: "surveymonkey*", organisation: oakfield, wave: 2025, tool: surveymonkey, instrument: surveymonkey_coprod_v1}
   - {file: "msforms*.xlsx", organisation: oakfield, wave: 2025, tool: microsoft_forms, instrument: microsoft_forms_coprod_v1}
+  - {file: "staff_only*.xlsx", organisation: oakfield, wave: 2025, tool: microsoft_forms, instrument: microsoft_forms_coprod_v1, respondent_group: frontline}
   - {file: "google_2025.csv", organisation: oakfield, wave: 2025, tool: google_forms, instrument: google_forms_coprod_v1}
   - {file: "google_uk*.csv", organisation: oakfield, wave: 2025, tool: google_forms, instrument: google_forms_coprod_v1, date_order: DMY}
   - {file: "spss*.sav", organisation: riverside, wave: 2024, tool: spss, instrument: qualtrics_coprod_v1}
@@ -405,3 +406,24 @@ def test_a_file_lacking_required_question_columns_is_refused_with_the_list(tmp_p
         "pr_costs, pr_outcome, pr_pay, pr_start. Export every question again, or mark a column "
         "optional there if this survey does not ask it."
     )
+
+
+def test_an_export_where_everyone_is_in_one_group_needs_no_group_column(read, tmp_path):
+    """An anonymous staff survey: no role question, the group declared on the registration."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(
+        ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time",
+         "Which service do you use or work in?", "Before today had you heard of co-production?"]
+    )  # fmt: skip
+    for i, aware in enumerate(["Yes", "No", "Yes"], start=1):
+        workbook.active.append(
+            [i, "3/4/25 9:00:00", "3/4/25 9:05:00", "anonymous", None, None, "Meadow View", aware]
+        )
+    workbook.save(tmp_path / "staff_only_2025.xlsx")
+    parsed = read("staff_only_2025.xlsx")
+    assert parsed.responses["respondent_group"].to_list() == ["frontline"] * 3
+    assert codes(parsed, "CP_AWARE") == [["yes"], ["no"], ["yes"]]
+    # Registered without the group, the same file is refused: its group is unknown.
+    (tmp_path / "staff_only_2025.xlsx").rename(tmp_path / "msforms_staff.xlsx")
+    with pytest.raises(UnreadableExport, match="lacks the column\\(s\\) for respondent_group"):
+        read("msforms_staff.xlsx")

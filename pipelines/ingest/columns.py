@@ -71,11 +71,16 @@ def map_columns(
     )
     mapped_sources = {m["source_column"] for m in mapping.values()}
     missing = sorted(set(declared_columns["source_column"].to_list()) - mapped_sources)
-    # Every declared column is required unless marked optional (or it names the service of an
-    # export registered with one): a file with questions missing is not a partial success.
+    # Every declared column is required unless marked optional (or it names the service or the
+    # group of an export registered with one): a file with questions missing is not a partial
+    # success.
     not_required = declared_columns.filter(
         (pl.col("optional") == "yes")
         | ((pl.col("column_role") == "service") & pl.lit(registration.service_id is not None))
+        | (
+            (pl.col("column_role") == "respondent_group")
+            & pl.lit(registration.respondent_group is not None)
+        )
     )["source_column"]
     required_missing = [c for c in missing if c not in set(not_required.to_list())]
     if required_missing:
@@ -85,7 +90,9 @@ def map_columns(
             f"{', '.join(required_missing)}. Export every question again, or mark a column "
             "optional there if this survey does not ask it."
         )
-    required_roles = {"respondent_group"} | (set() if registration.service_id else {"service"})
+    required_roles = (set() if registration.respondent_group else {"respondent_group"}) | (
+        set() if registration.service_id else {"service"}
+    )
     missing_roles = required_roles - {m["column_role"] for m in mapping.values()}
     if missing_roles:
         raise UnreadableExport(

@@ -93,6 +93,8 @@ def read_profiles(
         )
         .sort("row_number")
     )
+    if registration.respondent_group:  # a staff or client survey: everyone in one group
+        frame = frame.with_columns(respondent_group=pl.lit(registration.respondent_group))
     scope = pl.Series([org] * frame.height, dtype=pl.String)
     response_key, respondent_key = keyed_hashes(
         ctx.con, [frame["source_id"], frame["respondent_ref"]], ctx.hash_key, scope
