@@ -90,7 +90,7 @@ def test_a_key_left_blank_means_none(workspace):
             [
                 "sources.yml:13: export 'a.csv' has an unknown key 'colour'. The keys allowed "
                 "here are file, organisation, wave, tool, instrument, date_order, timezone, "
-                "service.",
+                "service, respondent_group.",
             ],
             id="unknown key",
         ),
