@@ -8,6 +8,10 @@ The limits sit far above that, and low enough that reading any file within them 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pipelines.ingest.errors import UnreadableExport
+
 MIB = 1024 * 1024
 
 # Why a file beyond a bound is refused, at the end of each such reason.
@@ -33,3 +37,15 @@ MAX_CELLS = 5_000_000  # 50,000 rows by 100 columns peak at 550-600 MiB
 
 # SPSS .sav: its header states rows and columns, checked before the data is read.
 MAX_SAV_BYTES = 128 * MIB
+
+
+def refuse_if_larger(
+    path: Path, limit_bytes: int, subject: str, kind: str, then: str = NOT_A_SURVEY_EXPORT
+) -> None:
+    """Refuse a file over `limit_bytes` before anything reads it."""
+    size = path.stat().st_size
+    if size > limit_bytes:
+        raise UnreadableExport(
+            f"The {subject} is {size / MIB:,.0f} MiB, more than the limit of "
+            f"{limit_bytes / MIB:,.0f} MiB for {kind}: {then}."
+        )

@@ -67,13 +67,7 @@ def load_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
 
 
 def _csv_grid(path: Path, con: duckdb.DuckDBPyConnection) -> Grid:
-    size = path.stat().st_size
-    if size > bounds.MAX_CSV_BYTES:
-        raise UnreadableExport(
-            f"The file is {size / bounds.MIB:,.0f} MiB, more than the limit of "
-            f"{bounds.MAX_CSV_BYTES / bounds.MIB:,.0f} MiB for a CSV survey export: "
-            f"{bounds.NOT_A_SURVEY_EXPORT}."
-        )
+    bounds.refuse_if_larger(path, bounds.MAX_CSV_BYTES, "file", "a CSV survey export")
     encoding = detect_encoding(path)
     first_line = _first_line(path, encoding)
     if not first_line.strip():
@@ -185,13 +179,7 @@ def _line_too_long(where: str) -> str:
 def _sav_grid(path: Path) -> Grid:
     import pyreadstat
 
-    size = path.stat().st_size
-    if size > bounds.MAX_SAV_BYTES:
-        raise UnreadableExport(
-            f"The file is {size / bounds.MIB:,.0f} MiB, more than the limit of "
-            f"{bounds.MAX_SAV_BYTES / bounds.MIB:,.0f} MiB for an SPSS survey export: "
-            f"{bounds.NOT_A_SURVEY_EXPORT}."
-        )
+    bounds.refuse_if_larger(path, bounds.MAX_SAV_BYTES, "file", "an SPSS survey export")
     try:
         _, header = pyreadstat.read_sav(str(path), metadataonly=True)
         _check_sav_shape(header.number_rows, header.number_columns)

@@ -351,22 +351,9 @@ def _read_in_worker(task: _ReadTask) -> tuple[FileOutcome, ParsedExport | None]:
     return setup.read(task, ctx)
 
 
-def _not_opened(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
-    return FileOutcome(
-        file_sha256=arrived.sha256,
-        file_name=arrived.path.name,
-        inbox_path=str(arrived.path),
-        archived_path="",
-        size_bytes=0,
-        seen_at=now,
-        status="held",
-        reason=f"Not opened: {arrived.refused}",
-        set_aside=True,
-    )
-
-
-def _still_changing(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
-    """Held without a read fingerprint, so the next run looks at it again whatever it holds."""
+def _unread(arrived: ArrivedFile, now: dt.datetime, status: str, reason: str, **kw) -> FileOutcome:
+    """The outcome of a file that is not read this run (not opened, still changing, or the
+    same bytes as another name)."""
     return FileOutcome(
         file_sha256=arrived.sha256,
         file_name=arrived.path.name,
@@ -374,11 +361,23 @@ def _still_changing(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
         archived_path="",
         size_bytes=arrived.size,
         seen_at=now,
-        status="held",
-        reason="The file changed while it was being copied (it is probably still being "
-        "written): it will be read once it has stopped changing.",
-        set_aside=True,
+        status=status,
+        reason=reason,
+        **kw,
     )
+
+
+def _not_opened(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
+    return _unread(arrived, now, "held", f"Not opened: {arrived.refused}", set_aside=True)
+
+
+def _still_changing(arrived: ArrivedFile, now: dt.datetime) -> FileOutcome:
+    """Held without a read fingerprint, so the next run looks at it again whatever it holds."""
+    reason = (
+        "The file changed while it was being copied (it is probably still being written): it "
+        "will be read once it has stopped changing."
+    )
+    return _unread(arrived, now, "held", reason, set_aside=True)
 
 
 def _names_read_under(inbox: list[ArrivedFile], previous: dict[str, dict]) -> dict[str, Path]:
@@ -397,16 +396,8 @@ def _names_read_under(inbox: list[ArrivedFile], previous: dict[str, dict]) -> di
 
 
 def _same_content(arrived: ArrivedFile, first_name: str, now: dt.datetime) -> FileOutcome:
-    return FileOutcome(
-        file_sha256=arrived.sha256,
-        file_name=arrived.path.name,
-        inbox_path=str(arrived.path),
-        archived_path="",
-        size_bytes=arrived.size,
-        seen_at=now,
-        status="unchanged",
-        reason=f"same content as {first_name}: read and counted once, under that name",
-    )
+    reason = f"same content as {first_name}: read and counted once, under that name"
+    return _unread(arrived, now, "unchanged", reason)
 
 
 def _unchanged(known: dict) -> FileOutcome:

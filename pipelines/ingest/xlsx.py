@@ -72,13 +72,10 @@ def read_first_sheet(path: Path) -> pl.DataFrame:
 
 
 def _check_before_loading(path: Path) -> None:
-    size = path.stat().st_size
-    if size > bounds.MAX_XLSX_BYTES:
-        raise UnreadableExport(
-            f"The workbook is {size / bounds.MIB:,.0f} MiB, more than the limit of "
-            f"{bounds.MAX_XLSX_BYTES / bounds.MIB:,.0f} MiB for an Excel survey export: export "
-            "the survey as CSV instead."
-        )
+    bounds.refuse_if_larger(
+        path, bounds.MAX_XLSX_BYTES, "workbook", "an Excel survey export",
+        "export the survey as CSV instead",
+    )  # fmt: skip
     if not zipfile.is_zipfile(path):
         raise UnreadableExport(_what_it_is_instead(path))
     try:
