@@ -4,8 +4,9 @@
     pipelines/file_state.py): every partition to build, or, when so many are to be built that
     one build would not fit in memory, the batch of them the pipeline is building now. Every row
     of such a model belongs to one partition (organisation_id, wave), so rebuilding a partition
-    is "delete its rows, append them again" (the append strategy with this pre-hook): partitions
-    whose files disappeared are cleared too, which delete+insert alone would miss.
+    is "clear it, write its rows again" (on DuckDB: delete, then the append strategy; on Spark:
+    drop the partition, then insert_overwrite): partitions whose files disappeared are cleared
+    too, which delete+insert or an overwrite alone would miss.
     A full refresh (a changed model, seed or var: see pipelines/defs/transform.py) creates the
     table again: from every partition, or from the first batch when the pipeline builds in
     batches (validated.build_batch holds it); later batches are then appended.
@@ -46,16 +47,15 @@
     {%- if names | length == 0 or names | length > 2000 -%}{{ return('') }}{%- endif -%}
     {%- set quoted = [] -%}
     {%- for name in names -%}
-        {%- do quoted.append("'" ~ (name | replace("'", "''")) ~ "'") -%}
+        {%- do quoted.append(coprod.quoted_text(name)) -%}
     {%- endfor -%}
     {{ return(quoted | join(', ')) }}
 {%- endmacro %}
 
-{#- Pre-hook of every partitioned incremental model: clear the partitions about to be rebuilt. -#}
+{#- Pre-hook of every partitioned incremental model: clear the partitions about to be rebuilt
+    (DuckDB deletes their rows, Spark drops them: macros/adapters/partitions.sql). -#}
 {% macro delete_partitions_to_build() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }} as target where {{ in_partitions_in_build('target') }}
-    {%- endif -%}
+    {{ return(adapter.dispatch('delete_partitions_to_build', 'coprod')()) }}
 {%- endmacro %}
 
 {#- True for the rows of `alias` in a partition the running build recomputes (models, the

@@ -1,13 +1,14 @@
-{#- Statistics used by every published mart, in one place so all marts agree. -#}
+{#- Statistics used by every published mart, in one place so all marts agree. Written in SQL
+    both engines read: power() rather than ^ (which Spark reads as bitwise xor), and cast(). -#}
 
 {#- Wilson score interval for k successes in n trials, as a percentage. -#}
 {% macro wilson_bound(k, n, sign) -%}
     case when {{ n }} > 0 then 100.0 * (
-        ({{ k }}::double / {{ n }}) + {{ var('z_95') }} ^ 2 / (2.0 * {{ n }})
+        (cast({{ k }} as double) / {{ n }}) + power({{ var('z_95') }}, 2) / (2.0 * {{ n }})
         {{ sign }} {{ var('z_95') }} * sqrt(
-            ({{ k }}::double / {{ n }}) * (1 - {{ k }}::double / {{ n }}) / {{ n }}
-            + {{ var('z_95') }} ^ 2 / (4.0 * {{ n }} ^ 2))
-    ) / (1 + {{ var('z_95') }} ^ 2 / {{ n }}) end
+            (cast({{ k }} as double) / {{ n }}) * (1 - cast({{ k }} as double) / {{ n }}) / {{ n }}
+            + power({{ var('z_95') }}, 2) / (4.0 * power({{ n }}, 2)))
+    ) / (1 + power({{ var('z_95') }}, 2) / {{ n }}) end
 {%- endmacro %}
 
 {% macro wilson_low(k, n) -%}{{ wilson_bound(k, n, '-') }}{%- endmacro %}
@@ -18,10 +19,10 @@
 {% macro erfc_nonnegative(x) -%}
     (exp(-({{ x }}) * ({{ x }})) * (
         0.254829592 * (1.0 / (1.0 + 0.3275911 * ({{ x }})))
-        - 0.284496736 * (1.0 / (1.0 + 0.3275911 * ({{ x }}))) ^ 2
-        + 1.421413741 * (1.0 / (1.0 + 0.3275911 * ({{ x }}))) ^ 3
-        - 1.453152027 * (1.0 / (1.0 + 0.3275911 * ({{ x }}))) ^ 4
-        + 1.061405429 * (1.0 / (1.0 + 0.3275911 * ({{ x }}))) ^ 5))
+        - 0.284496736 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 2)
+        + 1.421413741 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 3)
+        - 1.453152027 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 4)
+        + 1.061405429 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 5)))
 {%- endmacro %}
 
 {#- Two-sided p-value of the pooled two-proportion z-test (k1 of n1 against k2 of n2).
@@ -31,9 +32,9 @@
         when {{ n1 }} > 0 and {{ n2 }} > 0
              and ({{ k1 }} + {{ k2 }}) > 0 and ({{ k1 }} + {{ k2 }}) < ({{ n1 }} + {{ n2 }})
         then least(1.0, {{ erfc_nonnegative(
-            'abs(' ~ k2 ~ '::double / ' ~ n2 ~ ' - ' ~ k1 ~ '::double / ' ~ n1 ~ ') / sqrt('
-            ~ '((' ~ k1 ~ ' + ' ~ k2 ~ ')::double / (' ~ n1 ~ ' + ' ~ n2 ~ ')) * (1 - (' ~ k1
-            ~ ' + ' ~ k2 ~ ')::double / (' ~ n1 ~ ' + ' ~ n2 ~ ')) * (1.0 / ' ~ n1 ~ ' + 1.0 / '
-            ~ n2 ~ ')) / sqrt(2.0)') }})
+            'abs(cast(' ~ k2 ~ ' as double) / ' ~ n2 ~ ' - cast(' ~ k1 ~ ' as double) / ' ~ n1
+            ~ ') / sqrt((cast(' ~ k1 ~ ' + ' ~ k2 ~ ' as double) / (' ~ n1 ~ ' + ' ~ n2 ~ '))'
+            ~ ' * (1 - cast(' ~ k1 ~ ' + ' ~ k2 ~ ' as double) / (' ~ n1 ~ ' + ' ~ n2 ~ '))'
+            ~ ' * (1.0 / ' ~ n1 ~ ' + 1.0 / ' ~ n2 ~ ')) / sqrt(2.0)') }})
     end
 {%- endmacro %}

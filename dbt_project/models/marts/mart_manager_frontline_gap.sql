@@ -31,21 +31,22 @@ pairs as (
 select
     organisation_id,
     organisation_name,
-    wave::integer as wave,
+    cast(wave as integer) as wave,
     measure_id,
     measure_label,
     '{{ var("gap_higher_group") }}' as higher_group_id,
     '{{ var("gap_lower_group") }}' as lower_group_id,
-    case when not higher_suppressed then round(100.0 * higher_k / higher_n, 1) end::double
+    cast(case when not higher_suppressed then round(100.0 * higher_k / higher_n, 1) end as double)
         as pct_higher,
-    case when not lower_suppressed then round(100.0 * lower_k / lower_n, 1) end::double
+    cast(case when not lower_suppressed then round(100.0 * lower_k / lower_n, 1) end as double)
         as pct_lower,
-    case when not (higher_suppressed or lower_suppressed)
-        then round(100.0 * (higher_k::double / higher_n - lower_k::double / lower_n), 1)
-    end::double as gap_pp,
-    case when not (higher_suppressed or lower_suppressed)
+    cast(case when not (higher_suppressed or lower_suppressed)
+        then round(
+            100.0 * (cast(higher_k as double) / higher_n - cast(lower_k as double) / lower_n), 1)
+    end as double) as gap_pp,
+    cast(case when not (higher_suppressed or lower_suppressed)
         then round({{ two_proportion_p_value('lower_k', 'lower_n', 'higher_k', 'higher_n') }}, 4)
-    end::double as p_value,
+    end as double) as p_value,
     case when not (higher_suppressed or lower_suppressed)
         then coalesce({{ two_proportion_p_value('lower_k', 'lower_n', 'higher_k', 'higher_n') }}
             < {{ var('significance_level') }}, false)

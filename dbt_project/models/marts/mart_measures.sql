@@ -6,8 +6,8 @@ select
     organisation_id,
     organisation_name,
     organisation_type,
-    wave::integer as wave,
-    wave_number::integer as wave_number,
+    cast(wave as integer) as wave,
+    cast(wave_number as integer) as wave_number,
     is_baseline,
     breakdown,
     service_id,
@@ -20,11 +20,12 @@ select
     question_id,
     question_versions,
     trend_group,
-    case when not suppressed then n end::integer as n,
-    case when not suppressed then k end::integer as k,
-    case when not suppressed then round(100.0 * k / n, 1) end::double as pct,
-    case when not suppressed then round({{ wilson_low('k', 'n') }}, 1) end::double as ci_low,
-    case when not suppressed then round({{ wilson_high('k', 'n') }}, 1) end::double as ci_high,
+    cast(case when not suppressed then n end as integer) as n,
+    cast(case when not suppressed then k end as integer) as k,
+    cast(case when not suppressed then round(100.0 * k / n, 1) end as double) as pct,
+    cast(case when not suppressed then round({{ wilson_low('k', 'n') }}, 1) end as double) as ci_low,
+    cast(case when not suppressed then round({{ wilson_high('k', 'n') }}, 1) end as double)
+        as ci_high,
     suppressed,
     suppression_reason
 from {{ ref('int_measure_cells_labelled') }}

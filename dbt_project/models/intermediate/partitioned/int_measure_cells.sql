@@ -35,7 +35,7 @@ valid_codes as (
 answered_questions as (
     select
         organisation_id, wave, service_id, respondent_group, rollup, response_key, file_sha256,
-        question_id, trend_group, question_version, [option_code] as chosen
+        question_id, trend_group, question_version, {{ coprod.array_of('option_code') }} as chosen
     from valid_codes
     where answer_type <> 'multi'
     union all
@@ -50,7 +50,7 @@ answered_questions as (
         question_id,
         min(trend_group),
         min(question_version),
-        list(option_code)
+        {{ coprod.array_agg_of('option_code') }}
     from valid_codes
     where answer_type = 'multi'
     group by organisation_id, wave, file_sha256, response_key, question_id
@@ -68,8 +68,9 @@ outcomes as (
         measures.measure_id,
         answered_questions.trend_group,
         answered_questions.question_version,
-        list_has_any(answered_questions.chosen, string_split(measures.numerator_codes, '|'))
-            as is_positive
+        {{ coprod.arrays_overlap(
+            'answered_questions.chosen', coprod.split_to_array('measures.numerator_codes', '|')
+        ) }} as is_positive
     from answered_questions
     inner join measures
         on answered_questions.question_id = measures.question_id
@@ -124,9 +125,9 @@ select
     -- marked so that no change is computed against it.
     case
         when count(distinct trend_group) = 1 then min(trend_group)
-        else 'mixed:' || string_agg(distinct trend_group, '+' order by trend_group)
+        else 'mixed:' || {{ coprod.string_agg_distinct_sorted('trend_group', '+') }}
     end as trend_group,
-    string_agg(distinct question_version::varchar, ',' order by question_version::varchar)
+    {{ coprod.string_agg_distinct_sorted('cast(question_version as string)', ',') }}
         as question_versions,
     -- When this partition was last recomputed: only partitions whose files changed are.
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as computed_at

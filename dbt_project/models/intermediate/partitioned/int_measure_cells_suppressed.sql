@@ -44,15 +44,22 @@ exposed_{{ r }} as (
 ),
 
 picked_{{ r }} as (
-    select distinct on (members.family_id)
-        members.family_id,
-        members.family,
-        members.cell_id
-    from members
-    inner join exposed_{{ r }} on members.family_id = exposed_{{ r }}.family_id
-    inner join round_{{ r - 1 }} as state on members.cell_id = state.cell_id
-    where not members.is_parent and not state.suppressed
-    order by members.family_id, state.n, members.cell_id
+    -- the first candidate of each family: smallest n, then by id
+    select family_id, family, cell_id
+    from (
+        select
+            members.family_id,
+            members.family,
+            members.cell_id,
+            row_number() over (
+                partition by members.family_id order by state.n, members.cell_id
+            ) as pick_order
+        from members
+        inner join exposed_{{ r }} on members.family_id = exposed_{{ r }}.family_id
+        inner join round_{{ r - 1 }} as state on members.cell_id = state.cell_id
+        where not members.is_parent and not state.suppressed
+    ) as candidates
+    where pick_order = 1
 ),
 
 round_{{ r }} as (
@@ -75,7 +82,7 @@ round_{{ r }} as (
 {% endfor %}
 
 select
-    cells.* exclude (suppressed, suppression_reason),
+    {{ coprod.star_except(['suppressed', 'suppression_reason'], 'cells') }},
     final.suppressed,
     final.suppression_reason
 from cells

@@ -46,7 +46,7 @@ analyst_coded as (
 to_code as (
     select open_answers.*
     from open_answers
-    anti join analyst_coded
+    {{ coprod.anti_join() }} analyst_coded
         on open_answers.response_key = analyst_coded.response_key
         and open_answers.file_sha256 = analyst_coded.file_sha256
         and open_answers.question_id = analyst_coded.question_id
@@ -76,7 +76,7 @@ matches as (
     from to_code
     inner join phrases
         on to_code.question_id = phrases.question_id
-        and contains(to_code.text_words, phrases.phrase_words)
+        and {{ coprod.text_contains('to_code.text_words', 'phrases.phrase_words') }}
 ),
 
 ranked as (
@@ -110,7 +110,7 @@ uncoded as (
         questions.fallback_code as option_code
     from to_code
     inner join questions on to_code.question_id = questions.question_id
-    anti join coded
+    {{ coprod.anti_join() }} coded
         on to_code.response_key = coded.response_key
         and to_code.file_sha256 = coded.file_sha256
         and to_code.question_id = coded.question_id

@@ -22,7 +22,7 @@ ranked_copies as (
 
 kept_copies as (
     select
-        * exclude (copy_rank),
+        {{ coprod.star_except(['copy_rank']) }},
         lag(submitted_at_utc) over (
             partition by organisation_id, wave, respondent_key, answers_fingerprint
             order by submitted_at_utc, response_key
@@ -33,20 +33,21 @@ kept_copies as (
 
 classified as (
     select
-        * exclude (previous_identical_at),
+        {{ coprod.star_except(['previous_identical_at']) }},
         false as is_reexported_copy,
         coalesce(
             respondent_key is not null
             and submitted_at_utc - previous_identical_at
-                <= to_minutes({{ var('repeat_submission_minutes') }}),
+                <= {{ coprod.minutes_interval(var('repeat_submission_minutes')) }},
             false
         ) as is_repeat_submission
     from kept_copies
 
-    union all by name
+    -- the same columns in the same order as above
+    union all
 
     select
-        * exclude (copy_rank),
+        {{ coprod.star_except(['copy_rank']) }},
         true as is_reexported_copy,
         false as is_repeat_submission
     from ranked_copies
