@@ -115,7 +115,8 @@ def _chart(title: str, waves: list[int], baseline: int, cells: dict[int, dict]) 
         if cell.get("change_pp_from_baseline") is not None:
             note += f"; {cell['change_pp_from_baseline']:+.1f} points from baseline"
             if cell.get("p_value_vs_baseline") is not None:  # null when no variance (0% or 100%)
-                note += f", p = {cell['p_value_vs_baseline']:.4f}"
+                p_value = cell["p_value_vs_baseline"]  # unrounded in the mart: rounded here
+                note += ", p < 0.0001" if p_value < 0.0001 else f", p = {p_value:.4f}"
         tip = (
             f"{wave}: {cell['pct']:.1f}% ({cell['ci_low']:.1f} to {cell['ci_high']:.1f}), "
             f"n = {cell['n']}{note}"

@@ -9,7 +9,7 @@
         then round(100.0 * (cast(k as double) / n - cast({{ prefix }}_k as double) / {{ prefix }}_n), 1)
     end as double) as change_pp_from_{{ against }},
     cast(case when can_compare_{{ against }}
-        then round({{ two_proportion_p_value(prefix ~ '_k', prefix ~ '_n', 'k', 'n') }}, 4)
+        then {{ two_proportion_p_value(prefix ~ '_k', prefix ~ '_n', 'k', 'n') }}
     end as double) as p_value_vs_{{ against }},
     case when can_compare_{{ against }}
         then coalesce({{ two_proportion_p_value(prefix ~ '_k', prefix ~ '_n', 'k', 'n') }}

@@ -45,7 +45,7 @@ select
             100.0 * (cast(higher_k as double) / higher_n - cast(lower_k as double) / lower_n), 1)
     end as double) as gap_pp,
     cast(case when not (higher_suppressed or lower_suppressed)
-        then round({{ two_proportion_p_value('lower_k', 'lower_n', 'higher_k', 'higher_n') }}, 4)
+        then {{ two_proportion_p_value('lower_k', 'lower_n', 'higher_k', 'higher_n') }}
     end as double) as p_value,
     case when not (higher_suppressed or lower_suppressed)
         then coalesce({{ two_proportion_p_value('lower_k', 'lower_n', 'higher_k', 'higher_n') }}
