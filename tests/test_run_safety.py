@@ -70,7 +70,13 @@ def test_a_run_killed_during_dbt_leaves_the_marts_and_the_next_run_publishes(wor
     seen = []
     for line in victim.stdout:  # wait until dbt is building, then pull the plug
         seen.append(line)
-        if "Running dbt command" in line:
+        if line.startswith("dbt build..."):
+            # dbt's own output goes to the run's log: kill once it has started building models
+            run_log = workspace.root / "logs" / "last-run.log"
+            deadline = time.monotonic() + 120
+            while "START sql" not in run_log.read_text(errors="replace"):
+                assert time.monotonic() < deadline, "dbt did not start building"
+                time.sleep(0.05)
             os.killpg(victim.pid, signal.SIGKILL)
             break
     victim.wait(timeout=60)
