@@ -328,7 +328,7 @@ def test_template_with_bom_and_an_unknown_service_held_with_its_value(read):
         "ref_answer_labels.csv).",
     ]
     assert parsed.rejected.sort("row_number")["value_redacted"].to_list() == [
-        "Dr Patel's surgery",
+        "Dr [name]'s surgery",
         "Cleaner",
     ]
 

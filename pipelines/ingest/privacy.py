@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.ingest.person_names import redact_person_names
+
 # Order matters: emails before phone numbers (an email can hold digits).
 _REDACTIONS: tuple[tuple[str, str], ...] = (
     (r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", "[email]"),
@@ -73,13 +75,17 @@ def load_redaction_names(path: Path) -> tuple[str, ...]:
     return tuple(names)
 
 
-def redact(text: pl.Expr, names: tuple[str, ...] = ()) -> pl.Expr:
-    """Replace emails, links, phone numbers, postcodes and declared names with placeholders."""
+def redact(text: pl.Expr, names: tuple[str, ...] = (), *, person_names: bool = True) -> pl.Expr:
+    """Replace emails, links, phone numbers, postcodes, declared names and (unless
+    `person_names` is False) people's names nobody listed (see person_names.py) with
+    placeholders. Names become "[name]"; a full name becomes one "[name]"."""
     for pattern, placeholder in _REDACTIONS:
         text = text.str.replace_all(pattern, placeholder)
     if names:
         alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
         text = text.str.replace_all(rf"(?i)\b(?:{alternatives})\b", "[name]")
+    if person_names:
+        text = redact_person_names(text)
     return text
 
 
