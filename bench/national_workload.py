@@ -134,6 +134,12 @@ def export_frame(rows: int, seed: int, wave: int, services: list[str]) -> pl.Dat
             "QID9": _pick(rng, AGREEMENT, rows),
             "QID10": _pick(rng, AGREEMENT, rows),
             "QID13": _pick(rng, TEXTS, rows),
+            # Declared questions this workload leaves unanswered: a real export has every
+            # column, blank where nobody answered (a file without them is refused).
+            **{
+                c: ""
+                for c in ("Q_HELP", "Q_STAFF_LE", *(f"QID{q}" for q in (11, 12, *range(14, 19))))
+            },
         }
     )
 
