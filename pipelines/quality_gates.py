@@ -32,6 +32,8 @@ from pipelines.settings import EXPECTATIONS_DIR
 DATA_DOCS_INDEX = (
     EXPECTATIONS_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 )
+# GX's validation results store (great_expectations.yml): what the Data Docs index lists.
+VALIDATIONS_STORE = EXPECTATIONS_DIR / "gx" / "uncommitted" / "validations"
 
 
 SUITES_DIR = EXPECTATIONS_DIR / "gx" / "expectations"
@@ -142,5 +144,13 @@ def run_gate(
 
 def update_data_docs(results: list[GateResult]) -> None:
     """Render this run's validations into Data Docs, once for all gates (the checkpoints carry
-    no docs action: rebuilding the site's index after each gate cost seconds per run)."""
-    _context().build_data_docs(resource_identifiers=[d for r in results for d in r.documents])
+    no docs action: rebuilding the site's index after each gate cost seconds per run), then make
+    the site readable offline: local Bootstrap, jQuery and Font Awesome instead of CDNs, and an
+    index of plain links to every validation result (pipelines/data_docs_offline.py) in place
+    of GX's, which lists them with JavaScript and reads every stored result on every build."""
+    from pipelines.data_docs_offline import make_offline
+
+    _context().build_data_docs(
+        resource_identifiers=[d for r in results for d in r.documents], build_index=False
+    )
+    make_offline(DATA_DOCS_INDEX.parent, VALIDATIONS_STORE)

@@ -1,133 +1,381 @@
-"""One HTML page per organisation that a co-production lead opens without any tools.
+"""One HTML page per organisation that a co-production lead opens, prints or reads on a tablet
+without any tools.
 
-Built only from the published (suppressed) marts, so it can never show more than they do.
-Charts are inline SVG drawn here: no JavaScript, no CDN, they render offline. For every measure
-a figure holds one small panel per breakdown (all respondents, each roll-up, each service), and
-each panel shows the measure across waves: the estimate with its 95% interval, the baseline
-marked, significant changes from baseline highlighted, withheld cells shown as withheld and
-waves whose wording is not comparable with the baseline drawn hollow.
+Built only from the published (suppressed) marts, so it can never show more than they do. The
+words come from the reference data in dbt_project/seeds: measure labels and descriptions
+(ref_measures.csv), question wording (ref_question_versions.csv) and answer labels
+(ref_answer_options.csv). Nothing needs JavaScript or the network: charts are inline SVG and
+styles inline CSS, and every figure is printed as text (hovering a chart point only repeats it).
+
+The page, in order: the publication it belongs to; a table of contents; headlines (the largest
+significant changes since the baseline, the largest manager-frontline gap, and which figures are
+withheld and why); how to read it; one section per kind of measure, each measure a row per group
+(everyone asked, and the workforce and lived-experience roll-ups when they differ) with every
+wave's percentage, n and 95% interval, a small trend chart and the change since the baseline,
+then a table by service (latest wave and its change); the manager-frontline gap
+(mart_manager_frontline_gap); and a footer naming the publication and the organisation's source
+files with their sha256. Print styles lay it out on A4 landscape.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from dataclasses import dataclass
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
 from html import escape
 from pathlib import Path
 
 import polars as pl
 
-WIDTH, HEIGHT = 230, 150
-LEFT, RIGHT, TOP, BOTTOM = 30, 28, 22, 26
-FAMILY_ORDER = [
-    "awareness",
-    "understanding",
-    "involvement",
-    "attitude",
-    "practice",
-    "barrier",
-    "theme",
-]
+from pipelines.settings import REFERENCE_DIR
+
+REFERENCE_FILES = (
+    "ref_measures.csv",
+    "ref_questions.csv",
+    "ref_question_versions.csv",
+    "ref_answer_options.csv",
+)
+# Measure family -> (section heading, what it shows), in page order. A family not listed here
+# comes after them, under its own name.
+SECTIONS = {
+    "awareness": ("Hearing of co-production", "Whether people had heard of co-production."),
+    "understanding": (
+        "Understanding co-production",
+        "How people described co-production in their own words, coded with the codebook.",
+    ),
+    "involvement": (
+        "Being involved",
+        "Whether people shape their own support, the services and how decisions are made.",
+    ),
+    "attitude": ("How co-production is valued", "What people think of co-production."),
+    "practice": (
+        "How involvement is organised",
+        "Asked of the people who took part in co-production.",
+    ),
+    "barrier": ("What gets in the way", "Staff could choose more than one answer."),
+    "theme": (
+        "In their own words",
+        "Share of written answers that mention each topic, coded with the codebook.",
+    ),
+}
+EVERYONE = "Everyone asked"
+WITHHELD = '<span class="suppressed">withheld</span>'  # a withheld figure, wherever it is
+ROLLUPS = {"workforce": "Workforce", "lived_experience": "Lived experience"}
+SPARK_W, SPARK_H, SPARK_PAD = 112, 32, 9
+HEADLINE_CHANGES = 5
+PUBLICATION_FILE = ".publication.json"
+REPORT_CODE_FILE = ".report_code"
+
 STYLE = """
-body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem;
-       color: #1b1b1b; max-width: 1200px; }
-h1 { margin-bottom: .2rem; } h2 { border-bottom: 2px solid #ddd; padding-bottom: .2rem; }
-.key { color: #444; font-size: .95rem; line-height: 1.5; }
-figure.measure { margin: 1.5rem 0; } figcaption { font-weight: 600; margin-bottom: .4rem; }
-.panels { display: flex; flex-wrap: wrap; gap: .5rem; }
-svg { background: #fafafa; border: 1px solid #e5e5e5; }
-.grid { stroke: #e0e0e0; } .axis { font-size: 9px; fill: #666; }
-.panel-title { font-size: 10px; font-weight: 600; fill: #333; }
-.ci { stroke: #4a6fa5; stroke-width: 1.5; } .trend { stroke: #4a6fa5; fill: none; }
-.point { fill: #4a6fa5; } .point.significant { fill: #d9480f; }
-.point.not-comparable { fill: #fff; stroke: #4a6fa5; stroke-width: 1.5; }
-.baseline { stroke: #999; stroke-dasharray: 3 3; } .baseline-label { font-size: 8px; fill: #777; }
-.suppressed { font-size: 8px; fill: #999; font-style: italic; }
+:root { --ink: #1b1b1b; --muted: #555; --line: #d9d9d9; --accent: #c2410c; --blue: #3b64a0; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 0;
+       color: var(--ink); font-size: 15px; line-height: 1.4; }
+main { max-width: 1180px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
+h1 { margin: 0 0 .2rem; font-size: 1.8rem; }
+h2 { font-size: 1.3rem; border-bottom: 2px solid var(--line); padding-bottom: .2rem;
+     margin: 1.6rem 0 .4rem; }
+h3 { font-size: 1.02rem; margin: 1.2rem 0 .3rem; }
+.subtitle { color: var(--muted); margin: 0 0 1rem; }
+.intro, .note, .key { color: var(--muted); margin: .2rem 0 .6rem; }
+nav.toc ol { columns: 2; margin: .3rem 0; padding-left: 1.4rem; }
+nav.toc a { color: var(--blue); }
+.headlines ul { margin: .3rem 0 .8rem; padding-left: 1.2rem; }
+.headlines li { margin: .25rem 0; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { text-align: left; vertical-align: top; padding: 3px 6px; line-height: 1.3; }
+thead th { font-weight: 600; color: var(--muted); border-bottom: 1px solid #999;
+           font-size: 12px; }
+figure.measure { margin: 0; }
+figure.measure table { table-layout: fixed; }
+figure.measure tbody tr:first-child > * { border-top: 1px solid var(--line); }
+figure.measure + figure.measure thead { position: absolute; width: 1px; height: 1px;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+th.what { font-weight: 400; }
+th.what .label { font-weight: 600; display: block; }
+.asked { display: block; color: var(--muted); font-size: 11.5px; }
+td.value b { font-weight: 600; }
+td.value .n, td.value .interval, .small { color: var(--muted); font-size: 11.5px; }
+td.value.sig b, .sig { color: var(--accent); }
+td.withheld, .withheld { color: #777; font-style: italic; }
+td.trend { padding: 2px 6px; }
+.change .sig { font-weight: 600; }
+table.services th[scope="row"], table.gap th[scope="row"] { font-weight: 400; }
+table.services td, table.gap td { border-top: 1px solid var(--line); }
+table.services th[scope="row"], table.gap th[scope="row"] { border-top: 1px solid var(--line); }
+tr.sub th { font-weight: 600; padding-top: .6rem; color: var(--ink); }
+tr.question th { font-weight: 400; font-style: italic; color: var(--muted); }
+table.gap { table-layout: fixed; }
+caption { caption-side: top; text-align: left; font-weight: 600; padding: .6rem 0 .2rem; }
+svg.spark { display: block; }
+svg.spark .frame { fill: #f6f6f6; stroke: none; }
+svg.spark .mid { stroke: #ddd; stroke-dasharray: 2 2; }
+svg.spark .ci { stroke: var(--blue); stroke-width: 1.5; }
+svg.spark .trend { stroke: var(--blue); fill: none; stroke-width: 1.2; }
+svg.spark .point { fill: var(--blue); }
+svg.spark .point.significant { fill: var(--accent); }
+svg.spark .point.not-comparable { fill: #fff; stroke: var(--blue); stroke-width: 1.5; }
+svg.spark .baseline { stroke: #888; stroke-dasharray: 3 2; }
+svg.spark .suppressed { stroke: #999; stroke-width: 1.5; }
+footer.provenance { margin-top: 2.5rem; border-top: 2px solid var(--line); font-size: 13px; }
+footer.provenance table { width: auto; }
+footer.provenance td, footer.provenance th { border-top: 1px solid var(--line); }
+code { font-size: 12px; }
+@media print {
+  @page { size: A4 landscape; margin: 10mm 12mm; }
+  body { font-size: 9.5pt; }
+  main { max-width: none; padding: 0; }
+  table { font-size: 8.5pt; }
+  h2 { break-after: avoid; margin-top: 1.2rem; }
+  h3, caption { break-after: avoid; }
+  figure.measure, tr { break-inside: avoid; }
+  thead { display: table-header-group; }
+  a { color: inherit; text-decoration: none; }
+  .scroll { overflow: visible; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
 """
 
 
-def _panels(measures: pl.DataFrame) -> list[tuple[str, str, str, str]]:
-    """(breakdown, service_id, group_id, title) for every panel the organisation has."""
-    panels = [
-        ("organisation", "ALL", "all", "All respondents"),
-        ("organisation_rollup", "ALL", "workforce", "Workforce"),
-        ("organisation_rollup", "ALL", "lived_experience", "Lived experience"),
-    ]
-    services = (
-        measures.filter(pl.col("breakdown") == "service")
-        .select("service_id", "service_name")
-        .unique()
-        .sort("service_name")
+@dataclass(frozen=True)
+class Provenance:
+    """The publication a page belongs to, as the page prints it."""
+
+    publication: str  # the publication id's first part, its time: manifest.json's id begins so
+    published_at: dt.datetime
+    source_files: tuple[dict, ...] = ()  # as manifest.json lists them (file_name, file_sha256...)
+
+
+# ---------------------------------------------------------------------------------------------
+# Words, from the reference data
+
+
+@dataclass(frozen=True)
+class Wording:
+    measures: dict[str, dict]  # ref_measures.csv by measure_id, with its row number as "order"
+    questions: dict[str, dict]  # ref_questions.csv by question_id, with "order"
+    wordings: dict[str, dict[str, str]]  # question_id -> version -> wording
+    options: dict[tuple[str, str], tuple[int, str]]  # (option set, code) -> (sort order, label)
+
+    def question(self, measure_id: str, mart_question: str | None) -> str | None:
+        theme = _theme(measure_id)
+        if theme:
+            return theme[0]
+        reference = self.measures.get(measure_id)
+        return reference["question_id"] if reference else mart_question
+
+    def answer_of(self, measure_id: str) -> str | None:
+        """The question whose answers (one per measure) a measure counts, when it is one of
+        several answers to one question: a theme of an open answer, or a multiple choice."""
+        theme = _theme(measure_id)
+        if theme:
+            return theme[0]
+        reference = self.measures.get(measure_id)
+        if (
+            reference
+            and self.questions.get(reference["question_id"], {}).get("answer_type") == "multi"
+        ):
+            return reference["question_id"]
+        return None
+
+    def _option(self, question_id: str, code: str) -> tuple[int, str] | None:
+        option_set = self.questions.get(question_id, {}).get("option_set_id")
+        return self.options.get((option_set, code))
+
+    def label(self, measure_id: str, mart_label: str) -> str:
+        """What a row is called: the answer's label for one answer among several (a theme, a
+        barrier), the measure's label otherwise."""
+        theme = _theme(measure_id)
+        if theme and (option := self._option(*theme)):
+            return option[1]
+        reference = self.measures.get(measure_id)
+        if reference and self.answer_of(measure_id):
+            codes = reference["numerator_codes"].split("|")
+            labels = [o[1] for c in codes if (o := self._option(reference["question_id"], c))]
+            if len(labels) == len(codes):
+                return " or ".join(labels)
+        if reference:
+            return reference["label"]
+        return re.sub(r"\s*\(open\)", "", mart_label or measure_id)
+
+    def order(self, measure_id: str, question_id: str | None) -> tuple:
+        question = self.questions.get(question_id or "", {}).get("order", 999)
+        reference = self.measures.get(measure_id)
+        if reference:
+            return (reference["order"], 0)
+        theme = _theme(measure_id)
+        option = self._option(*theme) if theme else None
+        return (1000 + question, option[0] if option else 999)
+
+    def wording(self, question_id: str | None, version: str = "1") -> str | None:
+        versions = self.wordings.get(question_id or "", {})
+        return versions.get(version) or next(iter(versions.values()), None)
+
+    def counted(self, measure_id: str) -> str:
+        reference = self.measures.get(measure_id)
+        if reference and reference.get("description"):
+            return reference["description"]
+        if _theme(measure_id):
+            return "Written answers mentioning it, over everyone who wrote an answer"
+        return ""
+
+
+def _theme(measure_id: str) -> tuple[str, str] | None:
+    """theme_<question>__<theme> -> (QUESTION, theme)."""
+    match = re.fullmatch(r"theme_([a-z0-9_]+?)__([a-z0-9_]+)", measure_id)
+    return (match.group(1).upper(), match.group(2)) if match else None
+
+
+def load_wording(reference_dir: Path = REFERENCE_DIR) -> Wording:
+    """The reference wording, read again only when a reference file changes."""
+    return _load_wording(reference_dir, report_code(reference_dir))
+
+
+@cache
+def _load_wording(reference_dir: Path, _version: str) -> Wording:
+    def rows(name: str) -> list[dict]:
+        path = reference_dir / name
+        if not path.exists():
+            return []
+        return pl.read_csv(path, infer_schema=False).to_dicts()
+
+    measures = {r["measure_id"]: {**r, "order": i} for i, r in enumerate(rows(REFERENCE_FILES[0]))}
+    questions = {
+        r["question_id"]: {**r, "order": i} for i, r in enumerate(rows(REFERENCE_FILES[1]))
+    }
+    wordings: dict[str, dict[str, str]] = defaultdict(dict)
+    for r in rows(REFERENCE_FILES[2]):
+        wordings[r["question_id"]][r["question_version"]] = r["wording"]
+    options = {
+        (r["option_set_id"], r["option_code"]): (int(r["sort_order"] or 0), r["label"])
+        for r in rows(REFERENCE_FILES[3])
+    }
+    return Wording(measures, questions, dict(wordings), options)
+
+
+def report_code(reference_dir: Path = REFERENCE_DIR) -> str:
+    """Changes with this file's code and with the reference wording, so that a page is never
+    reused across a change in how pages are drawn or worded."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in REFERENCE_FILES:
+        path = reference_dir / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+
+def _p(p_value: float | None) -> str:
+    if p_value is None:  # no variance (0% or 100% in both waves)
+        return ""
+    return "p < 0.0001" if p_value < 0.0001 else f"p = {p_value:.4f}"
+
+
+def _n(n: int) -> str:
+    return f"{n:,}"
+
+
+def _plain_reason(reason: str | None) -> str:
+    if reason and reason.startswith("secondary"):
+        return "withheld so that another withheld figure cannot be worked out from the totals"
+    return reason or "withheld"
+
+
+@dataclass
+class Page:
+    """What the sections found that the headlines report: withheld figures and their marks."""
+
+    marks: dict[str, str] = field(default_factory=dict)  # plain reason -> footnote letter
+    withheld: dict[str, dict[str, list[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )  # plain reason -> where -> waves
+    shown: int = 0  # figures printed (withheld ones included)
+
+    def mark(self, reason: str | None) -> str:
+        plain = _plain_reason(reason)
+        return self.marks.setdefault(plain, "abcdefghijklmnopqrstuvwxyz"[len(self.marks) % 26])
+
+    def count(self, cell: dict, where: str, wave: int) -> None:
+        self.shown += 1
+        if cell["suppressed"]:
+            self.withheld[_plain_reason(cell["suppression_reason"])][where].append(wave)
+
+
+def _tip(cell: dict, wave: int) -> str:
+    if cell["suppressed"]:
+        return f"{wave}: withheld ({cell['suppression_reason'] or ''})"
+    note = ""
+    if cell.get("comparable_with_baseline") is False:
+        note = "; wording changed, not comparable with baseline"
+    if cell.get("change_pp_from_baseline") is not None:
+        note += f"; {cell['change_pp_from_baseline']:+.1f} points from baseline"
+        if cell.get("p_value_vs_baseline") is not None:
+            note += f", {_p(cell['p_value_vs_baseline'])}"
+    return (
+        f"{wave}: {cell['pct']:.1f}% ({cell['ci_low']:.1f} to {cell['ci_high']:.1f}), "
+        f"n = {cell['n']}{note}"
     )
-    panels += [("service", s, "all", name) for s, name in services.iter_rows()]
-    return panels
 
 
-def _chart(title: str, waves: list[int], baseline: int, cells: dict[int, dict]) -> str:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(1, len(waves) - 1) if len(waves) > 1 else 0
-    x = {w: LEFT + (i * step if len(waves) > 1 else plot_w / 2) for i, w in enumerate(waves)}
+def _spark(waves: list[int], baseline: int, cells: dict[int, dict], title: str) -> str:
+    """A small chart of one row across waves: each estimate with its 95% interval on a 0-100
+    scale, the baseline dashed, significant changes from it in orange, reworded waves hollow,
+    withheld waves as a grey cross at the foot. Every figure is also printed beside it."""
+    top, bottom = 3, SPARK_H - 3
+    span = SPARK_W - 2 * SPARK_PAD
+    x = {
+        w: SPARK_PAD + (i * span / (len(waves) - 1) if len(waves) > 1 else span / 2)
+        for i, w in enumerate(waves)
+    }
 
     def y(pct: float) -> float:
-        return TOP + plot_h * (1 - pct / 100)
+        return bottom - (bottom - top) * pct / 100
 
     parts = [
-        f'<svg class="panel" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}">',
-        f'<text class="panel-title" x="{LEFT}" y="12">{escape(title)}</text>',
+        f'<svg class="spark" width="{SPARK_W}" height="{SPARK_H}" viewBox="0 0 {SPARK_W} '
+        f'{SPARK_H}" role="img" aria-label="{escape(title)}">',
+        f'<rect class="frame" x="0" y="{top}" width="{SPARK_W}" height="{bottom - top}"/>',
+        f'<line class="mid" x1="0" x2="{SPARK_W}" y1="{y(50):.1f}" y2="{y(50):.1f}"/>',
     ]
-    for level in (0, 50, 100):
-        parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" '
-            f'y2="{y(level):.1f}"/><text class="axis" x="{LEFT - 4}" '
-            f'y="{y(level) + 3:.1f}" text-anchor="end">{level}</text>'
-        )
     if baseline in x:
         parts.append(
             f'<line class="baseline" x1="{x[baseline]:.1f}" x2="{x[baseline]:.1f}" '
-            f'y1="{TOP}" y2="{TOP + plot_h}"/><text class="baseline-label" '
-            f'x="{x[baseline] + 2:.1f}" y="{TOP + 8}">baseline</text>'
+            f'y1="{top}" y2="{bottom}"/>'
         )
-    trend = []
+    trend: list[tuple[float, float] | None] = []
     for wave in waves:
-        parts.append(
-            f'<text class="axis" x="{x[wave]:.1f}" y="{HEIGHT - 10}" '
-            f'text-anchor="middle">{wave}</text>'
-        )
         cell = cells.get(wave)
         if cell is None:
+            trend.append(None)
             continue
+        tip = f"<title>{escape(_tip(cell, wave))}</title>"
         if cell["suppressed"]:
+            cx, cy = x[wave], bottom - 4
             parts.append(
-                f'<text class="suppressed" x="{x[wave]:.1f}" y="{TOP + plot_h - 4}" '
-                f'text-anchor="middle"><title>{wave}: withheld '
-                f"({escape(cell['suppression_reason'] or '')})</title>suppressed</text>"
+                f'<path class="suppressed" d="M{cx - 3:.1f},{cy - 3:.1f}l6,6m0,-6l-6,6">'
+                f"{tip}</path>"
             )
             trend.append(None)
             continue
         classes = ["point"]
-        note = ""
         if cell.get("significant_vs_baseline"):
             classes.append("significant")
         if cell.get("comparable_with_baseline") is False:
             classes.append("not-comparable")
-            note = "; wording changed, not comparable with baseline"
-        if cell.get("change_pp_from_baseline") is not None:
-            note += f"; {cell['change_pp_from_baseline']:+.1f} points from baseline"
-            if cell.get("p_value_vs_baseline") is not None:  # null when no variance (0% or 100%)
-                p_value = cell["p_value_vs_baseline"]  # unrounded in the mart: rounded here
-                note += ", p < 0.0001" if p_value < 0.0001 else f", p = {p_value:.4f}"
-        tip = (
-            f"{wave}: {cell['pct']:.1f}% ({cell['ci_low']:.1f} to {cell['ci_high']:.1f}), "
-            f"n = {cell['n']}{note}"
-        )
         parts.append(
             f'<line class="ci" x1="{x[wave]:.1f}" x2="{x[wave]:.1f}" '
             f'y1="{y(cell["ci_low"]):.1f}" y2="{y(cell["ci_high"]):.1f}"/>'
         )
         parts.append(
             f'<circle class="{" ".join(classes)}" cx="{x[wave]:.1f}" '
-            f'cy="{y(cell["pct"]):.1f}" r="3.5"><title>{escape(tip)}</title></circle>'
+            f'cy="{y(cell["pct"]):.1f}" r="3">{tip}</circle>'
         )
         trend.append(None if "not-comparable" in classes else (x[wave], y(cell["pct"])))
     segment: list[tuple[float, float]] = []
@@ -143,11 +391,83 @@ def _chart(title: str, waves: list[int], baseline: int, cells: dict[int, dict]) 
     return "".join(parts)
 
 
-def build_report(measures: pl.DataFrame, changes: pl.DataFrame, organisation_id: str) -> str:
+def _value(cell: dict | None, page: Page, where: str, wave: int) -> str:
+    """A wave's figure printed: percentage, n and interval, or withheld and why."""
+    if cell is None:
+        return '<td class="value small">not asked</td>'
+    page.count(cell, where, wave)
+    if cell["suppressed"]:
+        reason = escape(cell["suppression_reason"] or "")
+        return (
+            f'<td class="value withheld" title="{reason}">{WITHHELD}'
+            f"<sup>{page.mark(cell['suppression_reason'])}</sup></td>"
+        )
+    sig = " sig" if cell.get("significant_vs_baseline") else ""
+    reworded = "<sup>†</sup>" if cell.get("comparable_with_baseline") is False else ""
+    return (
+        f'<td class="value{sig}"><b>{cell["pct"]:.1f}%</b>{reworded} '
+        f'<span class="n">n = {_n(cell["n"])}</span><br>'
+        f'<span class="interval">{cell["ci_low"]:.1f} to {cell["ci_high"]:.1f}</span></td>'
+    )
+
+
+def _change(cell: dict | None, short: bool = False) -> str:
+    """The change since the baseline of a wave's cell, in words."""
+    if cell is None or cell["suppressed"]:  # the figure itself says withheld
+        return ""
+    if cell.get("comparable_with_baseline") is False:
+        return '<span class="small">reworded: not comparable</span>'
+    change = cell.get("change_pp_from_baseline")
+    if change is None:
+        note = cell.get("note") or ""
+        if note.startswith("withheld"):
+            return '<span class="small">not computed: a figure is withheld</span>'
+        return f'<span class="small">{escape(note)}</span>' if note else ""
+    p_text = _p(cell.get("p_value_vs_baseline"))
+    if cell.get("significant_vs_baseline"):
+        arrow = "▲" if change > 0 else "▼"
+        text = f'<span class="sig">{arrow} {change:+.1f} pts</span>'
+        return text if short else f'{text}<br><span class="small">{p_text}</span>'
+    if short or not p_text:
+        return f'<span class="small">{change:+.1f} pts</span>' if short else f"{change:+.1f} pts"
+    return f'{change:+.1f} pts<br><span class="small">{p_text}</span>'
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+
+@dataclass(frozen=True)
+class Row:
+    measure_id: str
+    breakdown: str
+    service_id: str
+    group_id: str
+    who: str
+
+
+def _ensure(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in columns.items() if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
+def build_report(
+    measures: pl.DataFrame,
+    changes: pl.DataFrame,
+    organisation_id: str,
+    gap: pl.DataFrame | None = None,
+    provenance: Provenance | None = None,
+    reference_dir: Path = REFERENCE_DIR,
+) -> str:
     measures = measures.filter(pl.col("organisation_id") == organisation_id)
-    changes = changes.filter(pl.col("organisation_id") == organisation_id)
     if measures.is_empty():
         raise KeyError(organisation_id)
+    changes = changes.filter(pl.col("organisation_id") == organisation_id)
+    measures = _ensure(
+        measures,
+        {"group_label": pl.String, "question_id": pl.String, "question_versions": pl.String},
+    )
+    changes = _ensure(changes, {"note": pl.String})
     keys = ["breakdown", "service_id", "group_id", "measure_id", "wave"]
     cells = measures.join(
         changes.select(
@@ -156,116 +476,741 @@ def build_report(measures: pl.DataFrame, changes: pl.DataFrame, organisation_id:
             "p_value_vs_baseline",
             "significant_vs_baseline",
             "comparable_with_baseline",
+            "note",
         ),
         on=keys,
         how="left",
     )
-    name = measures["organisation_name"][0]
-    waves = sorted(measures["wave"].unique().to_list())
-    baseline = measures.filter(pl.col("is_baseline"))["wave"].unique().to_list()
-    baseline_wave = baseline[0] if baseline else waves[0]
-    panels = _panels(measures)
     by_cell = {
         (r["measure_id"], r["breakdown"], r["service_id"], r["group_id"], r["wave"]): r
         for r in cells.iter_rows(named=True)
     }
-    catalogue = measures.select("measure_id", "measure_label", "measure_family").unique()
-    order = {family: i for i, family in enumerate(FAMILY_ORDER)}
-    catalogue = catalogue.with_columns(
-        pl.col("measure_family").replace_strict(order, default=len(order)).alias("family_rank")
-    ).sort("family_rank", "measure_label")
-
+    wording = load_wording(reference_dir)
+    name = measures["organisation_name"][0]
+    waves = sorted(measures["wave"].unique().to_list())
+    baselines = measures.filter(pl.col("is_baseline"))["wave"].unique().to_list()
+    baseline = baselines[0] if baselines else waves[0]
+    latest = waves[-1]
+    group_labels = {
+        g: label
+        for g, label in measures.select("group_id", "group_label").unique().iter_rows()
+        if label
+    }
+    services = (
+        measures.filter(pl.col("breakdown") == "service")
+        .select("service_id", "service_name")
+        .unique()
+        .sort("service_name")
+        .rows()
+    )
+    catalogue = _catalogue(measures, wording)
+    page = Page()
+    sections, toc = [], []
+    for family, entries in catalogue.items():
+        heading, intro = SECTIONS.get(family, (family.replace("_", " ").capitalize(), ""))
+        anchor = f"s-{family}"
+        toc.append((anchor, heading))
+        sections.append(
+            _section(
+                anchor, heading, intro, entries, by_cell, waves, baseline, latest, services,
+                group_labels, wording, page,
+            )
+        )  # fmt: skip
+    gap_html = _gap_section(gap, organisation_id, catalogue, by_cell, waves, group_labels, wording)
+    headlines = _headlines(
+        catalogue, by_cell, waves, baseline, latest, services, group_labels, gap,
+        organisation_id, page,
+    )  # fmt: skip
+    toc_html = "".join(
+        f'<li><a href="#{a}">{escape(t)}</a></li>'
+        for a, t in [
+            ("headlines", "Headlines"),
+            ("how-to-read", "How to read this report"),
+            *toc,
+            ("gap", "Managers and frontline staff"),
+            ("about", "About this publication"),
+        ]
+    )
+    span = f"{waves[0]} to {latest}" if len(waves) > 1 else str(latest)
     body = [
         f"<h1>{escape(name)}</h1>",
-        f'<p class="key">Co-production measures by survey wave ({", ".join(map(str, waves))}; '
-        f"baseline {baseline_wave}). Each point is a percentage with its 95% interval. "
-        "<b style='color:#d9480f'>Orange</b> points changed significantly from the baseline "
-        "(two-proportion z-test, 5%). Hollow points asked a reworded question that is not "
-        "comparable with the baseline. <i>suppressed</i>: fewer than 10 answers, or withheld "
-        "so that a small group cannot be worked out. Hover a point for its figures.</p>",
+        f'<p class="subtitle">Co-production survey results, {span} (baseline {baseline}). '
+        f"{_publication_line(provenance)}</p>",
+        f'<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>{toc_html}</ol></nav>',
+        headlines,
+        _how_to_read(baseline, page, group_labels),
+        *sections,
+        gap_html,
+        _footer(provenance, organisation_id),
     ]
-    current_family = None
-    for measure_id, label, family, _ in catalogue.iter_rows():
-        if family != current_family:
-            body.append(f"<h2>{escape(family.capitalize())}</h2>")
-            current_family = family
-        charts = []
-        for breakdown, service, group, title in panels:
-            panel_cells = {
-                w: by_cell[key]
-                for w in waves
-                if (key := (measure_id, breakdown, service, group, w)) in by_cell
-            }
-            if panel_cells:
-                charts.append(_chart(title, waves, baseline_wave, panel_cells))
-        body.append(
-            f'<figure class="measure" id="{escape(measure_id)}"><figcaption>'
-            f'{escape(label)}</figcaption><div class="panels">{"".join(charts)}</div>'
-            "</figure>"
-        )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Co-production measures: {escape(name)}</title><style>{STYLE}</style>"
-        f"</head><body>{''.join(body)}</body></html>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>Co-production survey results: {escape(name)}</title><style>{STYLE}</style>"
+        f"</head><body><main>{''.join(body)}</main></body></html>"
     )
 
 
-# Changes with this file's code, so that a report is never reused across a change in how
-# reports are drawn.
-REPORT_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-REPORT_CODE_FILE = ".report_code"
+def _catalogue(measures: pl.DataFrame, wording: Wording) -> dict[str, list[dict]]:
+    """Family -> its measures in reading order, each with its label and, for one answer among
+    several, the question it answers."""
+    families = {f: i for i, f in enumerate(SECTIONS)}
+    versions = defaultdict(dict)
+    for measure_id, wave, version in (
+        measures.filter(pl.col("breakdown") == "organisation")
+        .select("measure_id", "wave", "question_versions")
+        .iter_rows()
+    ):
+        versions[measure_id][wave] = version
+    rows = measures.select("measure_id", "measure_label", "measure_family", "question_id").unique(
+        subset="measure_id", keep="first", maintain_order=True
+    )
+    entries = []
+    for measure_id, label, family, question in rows.iter_rows():
+        question = wording.question(measure_id, question)
+        answer_of = wording.answer_of(measure_id)
+        plain = wording.label(measure_id, label)
+        asked = (
+            re.sub(r"\s*\([^)]*\)\s*$", "", wording.wording(answer_of) or "") if answer_of else ""
+        )
+        entries.append(
+            {
+                "measure_id": measure_id,
+                "family": family,
+                "label": plain,
+                # named on its own (headlines, the gap): with the question it answers
+                "full_label": f"{plain} ({asked})" if asked else plain,
+                "question": question,
+                "answer_of": answer_of,
+                "versions": versions.get(measure_id, {}),
+                "order": wording.order(measure_id, question),
+            }
+        )
+    entries.sort(
+        key=lambda e: (
+            families.get(e["family"], len(families)),
+            e["family"],
+            e["order"],
+            e["label"],
+        )
+    )
+    catalogue: dict[str, list[dict]] = {}
+    for entry in entries:
+        catalogue.setdefault(entry["family"], []).append(entry)
+    return catalogue
+
+
+def _blocks(entries: list[dict]) -> list[tuple[str | None, list[dict]]]:
+    """A section's measures: those asked on their own, then one block per question whose
+    answers are several measures (each theme of an open answer, each barrier)."""
+    blocks: dict[str | None, list[dict]] = {}
+    for entry in entries:
+        blocks.setdefault(entry["answer_of"], []).append(entry)
+    return sorted(blocks.items(), key=lambda b: b[0] is not None)
+
+
+def _asked(entry: dict, wording: Wording, counted: str) -> str:
+    """The question's wording (and its later wording, from the wave it changed), and what
+    counts."""
+    by_version: dict[str, int] = {}
+    for wave, versions in sorted(entry["versions"].items()):
+        for version in (versions or "1").split(","):
+            by_version.setdefault(version.strip(), wave)
+    if not by_version:
+        by_version = {"1": 0}
+    parts = []
+    for i, (version, wave) in enumerate(sorted(by_version.items(), key=lambda v: v[1])):
+        text = wording.wording(entry["question"], version)
+        if text:
+            parts.append(f"“{escape(text)}”" if i == 0 else f"from {wave}: “{escape(text)}”")
+    text = f"Asked: {'; '.join(parts)}." if parts else ""
+    if counted:
+        text += f" Counted: {escape(counted)}."
+    return f'<span class="asked">{text.strip()}</span>' if text else ""
+
+
+def _rows_of(entry: dict, by_cell: dict, waves: list[int], group_labels: dict) -> list[Row]:
+    """Everyone asked, then each roll-up whose figures are not just everyone's again (a measure
+    asked of the workforce only has the same figures for 'Workforce')."""
+    measure_id = entry["measure_id"]
+
+    def figures(breakdown: str, group: str) -> list:
+        found = [by_cell.get((measure_id, breakdown, "ALL", group, w)) for w in waves]
+        return [(c["n"], c["k"], c["suppressed"]) if c else None for c in found]
+
+    rows = []
+    everyone = figures("organisation", "all")
+    if any(everyone):
+        rows.append(Row(measure_id, "organisation", "ALL", "all", EVERYONE))
+    for group in ROLLUPS:
+        rollup = figures("organisation_rollup", group)
+        if any(rollup) and rollup != everyone:
+            rows.append(Row(measure_id, "organisation_rollup", "ALL", group, ROLLUPS[group]))
+    return rows
+
+
+def _section(
+    anchor: str,
+    heading: str,
+    intro: str,
+    entries: list[dict],
+    by_cell: dict,
+    waves: list[int],
+    baseline: int,
+    latest: int,
+    services: list[tuple[str, str]],
+    group_labels: dict,
+    wording: Wording,
+    page: Page,
+) -> str:
+    width_what, width_who, width_trend = 29, 12, 11
+    width_change = 11 if latest != baseline else 0
+    width_wave = (100 - width_what - width_who - width_trend - width_change) / len(waves)
+    colgroup = (
+        f'<colgroup><col style="width:{width_what}%"><col style="width:{width_who}%">'
+        + "".join(f'<col style="width:{width_wave:.2f}%">' for _ in waves)
+        + f'<col style="width:{width_trend}%">'
+        + (f'<col style="width:{width_change}%">' if width_change else "")
+        + "</colgroup>"
+    )
+    head = (
+        "<thead><tr><th>Measure</th><th>Who</th>"
+        + "".join(f"<th>{w}{' (baseline)' if w == baseline else ''}</th>" for w in waves)
+        + "<th>Trend</th>"
+        + (f"<th>Change {baseline} to {latest}</th>" if width_change else "")
+        + "</tr></thead>"
+    )
+    out = [f'<section id="{anchor}"><h2>{escape(heading)}</h2>']
+    if intro:
+        out.append(f'<p class="intro">{escape(intro)}</p>')
+    said = None  # how the previous block is counted: said once for blocks counted alike
+    for question, block in _blocks(entries):
+        if question:
+            asked = wording.wording(question) or block[0]["label"]
+            counted = wording.counted(block[0]["measure_id"])
+            out.append(f"<h3>“{escape(asked)}”</h3>")
+            if counted and counted != said:
+                out.append(f'<p class="note">Counted: {escape(counted)}.</p>')
+            said = counted
+        for entry in block:
+            rows = _rows_of(entry, by_cell, waves, group_labels)
+            if not rows:
+                continue
+            what = f'<span class="label">{escape(entry["label"])}</span>'
+            if not question:
+                what += _asked(entry, wording, wording.counted(entry["measure_id"]))
+            body = []
+            for i, row in enumerate(rows):
+                panel = {
+                    w: c
+                    for w in waves
+                    if (c := by_cell.get((row.measure_id, row.breakdown, row.service_id,
+                                          row.group_id, w)))
+                }  # fmt: skip
+                cells = "".join(
+                    _value(panel.get(w), page, f"{entry['full_label']}: {row.who}", w)
+                    for w in waves
+                )
+                title = f"{entry['label']}: {row.who}"
+                change = (
+                    f'<td class="change">{_change(panel.get(latest))}</td>' if width_change else ""
+                )
+                lead = (
+                    f'<th scope="rowgroup" rowspan="{len(rows)}" class="what">{what}</th>'
+                    if i == 0
+                    else ""
+                )
+                body.append(
+                    f'<tr>{lead}<td class="who">{escape(row.who)}</td>{cells}'
+                    f'<td class="trend">{_spark(waves, baseline, panel, title)}</td>'
+                    f"{change}</tr>"
+                )
+            out.append(
+                f'<figure class="measure" id="{escape(entry["measure_id"])}">'
+                f"<table>{colgroup}{head}<tbody>{''.join(body)}</tbody></table></figure>"
+            )
+    if services:
+        ordered = [entry for _, block in _blocks(entries) for entry in block]
+        out.append(_services_table(ordered, by_cell, baseline, latest, services, wording, page))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _services_table(
+    entries: list[dict],
+    by_cell: dict,
+    baseline: int,
+    latest: int,
+    services: list[tuple[str, str]],
+    wording: Wording,
+    page: Page,
+) -> str:
+    """Each measure by service at the latest wave, with its change since the baseline: every
+    wave of every service is in mart_measures."""
+    caption = f"By service, {latest}" + (
+        f", and the change since {baseline}" if latest != baseline else ""
+    )
+    head = "<thead><tr><th>Measure</th>" + "".join(
+        f"<th>{escape(name)}</th>" for _, name in services
+    )
+    rows, current = [], None
+    several = len({e["answer_of"] for e in entries}) > 1  # say which question each answers
+    for entry in entries:
+        if several and entry["answer_of"] and entry["answer_of"] != current:
+            asked = wording.wording(entry["answer_of"]) or entry["answer_of"]
+            rows.append(
+                f'<tr class="sub"><th colspan="{len(services) + 1}">“{escape(asked)}”</th></tr>'
+            )
+        current = entry["answer_of"]
+        tds = []
+        for service_id, service_name in services:
+            cell = by_cell.get((entry["measure_id"], "service", service_id, "all", latest))
+            if cell is None:
+                tds.append('<td class="small">not asked</td>')
+                continue
+            page.count(cell, f"{entry['full_label']}: {service_name}", latest)
+            if cell["suppressed"]:
+                tds.append(
+                    f'<td class="withheld" title="{escape(cell["suppression_reason"] or "")}">'
+                    f"{WITHHELD}<sup>{page.mark(cell['suppression_reason'])}</sup></td>"
+                )
+                continue
+            change = _change(cell, short=True) if latest != baseline else ""
+            sig = ' class="sig"' if cell.get("significant_vs_baseline") else ""
+            tds.append(
+                f"<td><b{sig}>{cell['pct']:.1f}%</b> "
+                f'<span class="small">n = {_n(cell["n"])}</span>'
+                + (f" · {change}" if change else "")
+                + "</td>"
+            )
+        rows.append(
+            f'<tr id="{escape(entry["measure_id"])}-by-service">'
+            f'<th scope="row">{escape(entry["label"])}</th>{"".join(tds)}</tr>'
+        )
+    return (
+        f'<div class="scroll"><table class="services"><caption>{caption}</caption>{head}</tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _gap_section(
+    gap: pl.DataFrame | None,
+    organisation_id: str,
+    catalogue: dict[str, list[dict]],
+    by_cell: dict,
+    waves: list[int],
+    group_labels: dict,
+    wording: Wording,
+) -> str:
+    out = ['<section id="gap"><h2>Managers and frontline staff</h2>']
+    gap = gap.filter(pl.col("organisation_id") == organisation_id) if gap is not None else None
+    if gap is None or gap.is_empty():
+        out.append(
+            '<p class="intro">No comparison of managers with frontline staff in this '
+            "publication.</p></section>"
+        )
+        return "".join(out)
+    higher, lower = gap["higher_group_id"][0], gap["lower_group_id"][0]
+    higher_label = group_labels.get(higher, higher)
+    lower_label = group_labels.get(lower, lower)
+    out.append(
+        f'<p class="intro">{escape(higher_label)} minus {escape(lower_label)}, in percentage '
+        "points, for every measure both were asked: above zero, managers answered yes more "
+        "often. ▲▼ a significant gap (two-proportion test, 5%). Each figure shows both groups' "
+        "percentages with their n.</p>"
+    )
+    by_gap = {(r["measure_id"], r["wave"]): r for r in gap.iter_rows(named=True)}
+    width = (100 - 31) / len(waves)
+    head = (
+        '<colgroup><col style="width:31%">'
+        + "".join(f'<col style="width:{width:.2f}%">' for _ in waves)
+        + "</colgroup><thead><tr><th>Measure</th>"
+        + "".join(f"<th>{w}</th>" for w in waves)
+        + "</tr></thead>"
+    )
+    rows = []
+    for family, entries in catalogue.items():
+        present = [e for e in entries if any((e["measure_id"], w) in by_gap for w in waves)]
+        if not present:
+            continue
+        rows.append(
+            f'<tr class="sub"><th colspan="{len(waves) + 1}">'
+            f"{escape(SECTIONS.get(family, (family.capitalize(), ''))[0])}</th></tr>"
+        )
+        blocks = _blocks(present)
+        for question, block in blocks:
+            if question and len(blocks) > 1:
+                rows.append(
+                    f'<tr class="question"><th colspan="{len(waves) + 1}">'
+                    f"“{escape(wording.wording(question) or question)}”</th></tr>"
+                )
+            rows += _gap_rows(block, by_gap, by_cell, waves, higher, lower)
+    out.append(
+        f'<div class="scroll"><table class="gap">{head}<tbody>{"".join(rows)}</tbody></table>'
+        "</div></section>"
+    )
+    return "".join(out)
+
+
+def _gap_rows(
+    entries: list[dict], by_gap: dict, by_cell: dict, waves: list[int], higher: str, lower: str
+) -> list[str]:
+    rows = []
+    for entry in entries:
+        tds = []
+        for wave in waves:
+            row = by_gap.get((entry["measure_id"], wave))
+            if row is None:
+                tds.append('<td class="small">not asked</td>')
+                continue
+            if row["suppressed"] or row["gap_pp"] is None:
+                tds.append(f'<td class="withheld">{WITHHELD}</td>')
+                continue
+            high, low = (
+                _group_n(by_cell, entry["measure_id"], group, wave) for group in (higher, lower)
+            )
+            sig = row.get("significant")
+            arrow = ("▲ " if row["gap_pp"] > 0 else "▼ ") if sig else ""
+            bold = '<b class="sig">' if sig else "<b>"
+            tds.append(
+                f"<td>{bold}{arrow}{row['gap_pp']:+.1f} pts</b>"
+                f' <span class="small">{_p(row.get("p_value"))}</span><br>'
+                f'<span class="small">{row["pct_higher"]:.1f}%{high} vs '
+                f"{row['pct_lower']:.1f}%{low}</span></td>"
+            )
+        rows.append(
+            f'<tr id="gap-{escape(entry["measure_id"])}"><th scope="row">'
+            f"{escape(entry['label'])}</th>{''.join(tds)}</tr>"
+        )
+    return rows
+
+
+def _group_n(by_cell: dict, measure_id: str, group: str, wave: int) -> str:
+    cell = by_cell.get((measure_id, "organisation_group", "ALL", group, wave))
+    return f" (n = {_n(cell['n'])})" if cell and cell.get("n") is not None else ""
+
+
+def _headlines(
+    catalogue: dict[str, list[dict]],
+    by_cell: dict,
+    waves: list[int],
+    baseline: int,
+    latest: int,
+    services: list[tuple[str, str]],
+    group_labels: dict,
+    gap: pl.DataFrame | None,
+    organisation_id: str,
+    page: Page,
+) -> str:
+    out = ['<section id="headlines" class="headlines"><h2>Headlines</h2>']
+    if latest == baseline:
+        out.append(f"<p>{baseline} is the baseline: changes are measured from the next survey.</p>")
+    else:
+        found = []
+        for entries in catalogue.values():
+            for entry in entries:
+                rows = _rows_of(entry, by_cell, waves, group_labels)
+                rows += [
+                    Row(entry["measure_id"], "service", s, "all", name) for s, name in services
+                ]
+                for row in rows:
+                    key = (row.measure_id, row.breakdown, row.service_id, row.group_id)
+                    now, then = by_cell.get((*key, latest)), by_cell.get((*key, baseline))
+                    if (
+                        now
+                        and then
+                        and now.get("significant_vs_baseline")
+                        and (now.get("change_pp_from_baseline") is not None)
+                    ):
+                        found.append((entry, row, now, then))
+        found.sort(key=lambda f: (-abs(f[2]["change_pp_from_baseline"]), f[0]["label"], f[1].who))
+        out.append(f"<h3>Largest significant changes since {baseline}</h3>")
+        if found:
+            items = []
+            for entry, row, now, then in found[:HEADLINE_CHANGES]:
+                change = now["change_pp_from_baseline"]
+                who = "everyone asked" if row.who == EVERYONE else row.who
+                p_text = _p(now.get("p_value_vs_baseline"))
+                items.append(
+                    f"<li><b>{escape(entry['full_label'])}</b> ({escape(who)}): "
+                    f'<span class="sig">{"up" if change > 0 else "down"} {abs(change):.1f} '
+                    f"points</span>, from {then['pct']:.1f}% (n = {_n(then['n'])}) in "
+                    f"{baseline} to {now['pct']:.1f}% (n = {_n(now['n'])}) in {latest}"
+                    f"{f' ({p_text})' if p_text else ''}.</li>"
+                )
+            more = len(found) - HEADLINE_CHANGES
+            out.append(f"<ul>{''.join(items)}</ul>")
+            if more > 0:
+                out.append(
+                    f'<p class="note">{more} more significant change{"s" if more > 1 else ""} '
+                    "in the sections below (▲▼).</p>"
+                )
+        else:
+            out.append(
+                f"<p>No figure in this report changed significantly between {baseline} and "
+                f"{latest}.</p>"
+            )
+    gap = gap.filter(pl.col("organisation_id") == organisation_id) if gap is not None else None
+    if gap is not None and not gap.is_empty():
+        widest = gap.filter((pl.col("wave") == latest) & pl.col("significant").fill_null(False))
+        out.append("<h3>Managers and frontline staff</h3>")
+        if widest.is_empty():
+            out.append(f"<p>No significant gap between them in {latest}.</p>")
+        else:
+            top = widest.sort(pl.col("gap_pp").abs(), descending=True).row(0, named=True)
+            labels = {e["measure_id"]: e["full_label"] for es in catalogue.values() for e in es}
+            higher = group_labels.get(top["higher_group_id"], top["higher_group_id"])
+            lower = group_labels.get(top["lower_group_id"], top["lower_group_id"])
+            out.append(
+                f"<p>Largest significant gap in {latest}: <b>"
+                f"{escape(labels.get(top['measure_id'], top['measure_label']))}</b>, "
+                f"{escape(higher)} {top['pct_higher']:.1f}% and {escape(lower)} "
+                f"{top['pct_lower']:.1f}% ({top['gap_pp']:+.1f} points, {_p(top['p_value'])}). "
+                f"{widest.height} significant gap{'s' if widest.height > 1 else ''} in "
+                f'{latest}: see <a href="#gap">Managers and frontline staff</a>.</p>'
+            )
+    out.append("<h3>Figures withheld</h3>")
+    total = sum(len(w) for where in page.withheld.values() for w in where.values())
+    if not total:
+        out.append(f"<p>None of the {page.shown} figures in this report is withheld.</p>")
+    else:
+        out.append(
+            f"<p>{total} of the {page.shown} figures in this report "
+            f"{'is' if total == 1 else 'are'} withheld, so that no "
+            "one who answered can be identified:</p><ul>"
+        )
+        for reason, places in page.withheld.items():
+            count = sum(len(w) for w in places.values())
+            listed = [
+                f"{escape(where)} ({', '.join(map(str, sorted(set(w))))})"
+                for where, w in places.items()
+            ]
+            shown = "; ".join(listed[:8]) + (
+                f"; and {len(listed) - 8} more" if len(listed) > 8 else ""
+            )
+            out.append(
+                f"<li><sup>{page.mark(reason)}</sup> <b>{escape(reason.capitalize())}</b>: "
+                f"{count} figure{'s' if count > 1 else ''}, in {shown}.</li>"
+            )
+        out.append("</ul>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _how_to_read(baseline: int, page: Page, group_labels: dict) -> str:
+    marks = "; ".join(f"<sup>{mark}</sup> {escape(reason)}" for reason, mark in page.marks.items())
+    groups = "; ".join(
+        f"{escape(short)}: {escape(group_labels.get(group, short))}"
+        for group, short in ROLLUPS.items()
+    )
+    return (
+        '<section id="how-to-read"><h2>How to read this report</h2><p class="key">'
+        "Each figure is the percentage of people who answered that counted, then how many "
+        "answered (n), then the range the true figure lies in with 95% confidence. "
+        f"{EVERYONE}: everyone the question was put to; {groups}. The small "
+        f"chart shows the same figures across the years; the dashed line marks the baseline "
+        f'({baseline}). <span class="sig">Orange ▲▼</span>: changed significantly since the '
+        "baseline (two-proportion test, 5%): unlikely to be chance. Changes are in percentage "
+        "points (pts). <sup>†</sup> and a hollow point: the question was reworded and cannot "
+        "be compared with the baseline. <i>withheld</i>: not published to protect the people "
+        f"who answered{': ' + marks if marks else ''}.</p></section>"
+    )
+
+
+def _publication_line(provenance: Provenance | None) -> str:
+    if provenance is None:
+        text = "Not yet published: drawn outside a pipeline run."
+    else:
+        text = (
+            f"Publication {escape(provenance.publication)}, published "
+            f"{_date(provenance.published_at)}."
+        )
+    return f"<!--publication-->{text}<!--/publication-->"
+
+
+def _date(moment: dt.datetime) -> str:
+    moment = moment.astimezone(dt.UTC)
+    return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} UTC"
+
+
+def _footer(provenance: Provenance | None, organisation_id: str) -> str:
+    return (
+        '<footer class="provenance" id="about"><h2>About this publication</h2>'
+        f"{_sources(provenance, organisation_id)}"
+        "<p>Every figure comes from the published marts (mart_measures, mart_measure_changes, "
+        "mart_manager_frontline_gap) after small numbers are withheld: this page shows nothing "
+        "that they do not. Every wave of every group and service is in those marts.</p>"
+        "</footer>"
+    )
+
+
+def _sources(provenance: Provenance | None, organisation_id: str) -> str:
+    if provenance is None:
+        text = "<p>Publication: not yet published (drawn outside a pipeline run).</p>"
+        return f"<!--sources-->{text}<!--/sources-->"
+    files = [f for f in provenance.source_files if f.get("organisation_id") == organisation_id]
+    rows = "".join(
+        f"<tr><td>{escape(str(f.get('file_name')))}</td><td>{escape(str(f.get('wave', '')))}</td>"
+        f"<td>{escape(str(f.get('tool') or ''))}</td>"
+        f"<td>{escape(str(f.get('responses_accepted', '')))}</td>"
+        f"<td><code>{escape(str(f.get('file_sha256') or '')[:12])}</code></td></tr>"
+        for f in sorted(files, key=lambda f: (str(f.get("wave")), str(f.get("file_name"))))
+    )
+    text = (
+        f"<p>Publication <b>{escape(provenance.publication)}</b>, published "
+        f"{_date(provenance.published_at)}. The publication's manifest.json, beside the marts, "
+        f"names it in full (its publication_id begins {escape(provenance.publication)}) and "
+        "lists every source file with its whole sha256.</p>"
+        '<table class="sources"><caption>Survey files behind this report</caption><thead><tr>'
+        "<th>File</th><th>Wave</th><th>Tool</th><th>Responses used</th>"
+        f"<th>sha256 (first 12)</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return f"<!--sources-->{text}<!--/sources-->"
+
+
+_PUBLICATION = re.compile(r"<!--publication-->.*?<!--/publication-->", re.S)
+_SOURCES = re.compile(r"<!--sources-->.*?<!--/sources-->", re.S)
+
+
+def _with_provenance(html: str, provenance: Provenance | None, organisation_id: str) -> str:
+    """A page drawn before, saying which publication it now belongs to."""
+    html = _PUBLICATION.sub(lambda _: _publication_line(provenance), html, count=1)
+    return _SOURCES.sub(lambda _: _sources(provenance, organisation_id), html, count=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the pages of a publication
 
 
 @dataclass(frozen=True)
 class WrittenReports:
     paths: list[Path]
-    reused: int  # organisations whose rows did not change: their page copied, not redrawn
+    reused: int  # organisations whose rows did not change: their page kept, not redrawn
+
+
+def report_provenance(
+    marts_dir: Path,
+    staged: list,
+    source_files: list[dict],
+    now: dt.datetime | None = None,
+) -> Provenance:
+    """The publication the pages being drawn will belong to. When the staged marts (`staged`:
+    publication.StagedMart), the source files and the report code are those of the current
+    publication, the pages come out as they are in it and promote() keeps it: they name it.
+    Otherwise they name a new publication at `now`; published_marts passes that time to
+    promote() (publication_time), so the new publication's id begins with it."""
+    from pipelines.publication import current_manifest
+
+    sources = tuple(json.loads(json.dumps(source_files, default=str)))  # as the manifest has them
+    previous = current_manifest(marts_dir)
+    code_file = marts_dir / "reports" / REPORT_CODE_FILE
+    if (
+        previous
+        and {m.name: m.sha256 for m in staged}
+        == {n: e.get("content_sha256", e["sha256"]) for n, e in previous["marts"].items()}
+        and list(sources) == previous.get("source_files")
+        and code_file.exists()
+        and code_file.read_text() == report_code()
+    ):
+        return Provenance(
+            previous["publication_id"].split("-")[0],
+            dt.datetime.fromisoformat(previous["published_at"]),
+            sources,
+        )
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    return Provenance(f"{now:%Y%m%dT%H%M%SZ}", now, sources)
+
+
+def publication_time(reports_dir: Path) -> dt.datetime | None:
+    """When the publication the pages in `reports_dir` name was made (for promote's `now`)."""
+    path = reports_dir / PUBLICATION_FILE
+    if not path.exists():
+        return None
+    return dt.datetime.fromisoformat(json.loads(path.read_text())["published_at"])
 
 
 def write_reports(
-    marts_dir: Path, out_dir: Path, previous_dir: Path | None = None
+    marts_dir: Path,
+    out_dir: Path,
+    previous_dir: Path | None = None,
+    provenance: Provenance | None = None,
 ) -> WrittenReports:
     """One page per organisation. An organisation whose mart rows are exactly those of the
-    previous publication (`previous_dir`), drawn by the same code, keeps its page as it was:
-    a run redraws only the organisations whose data changed."""
-    measures = pl.read_parquet(marts_dir / "mart_measures.parquet")
-    changes = pl.read_parquet(marts_dir / "mart_measure_changes.parquet")
+    previous publication (`previous_dir`), drawn by the same code and reference wording, keeps
+    its page (only the publication it names is brought up to date): a run redraws only the
+    organisations whose data changed."""
+    measures, changes, gap = _read_marts(marts_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    previous = _previous_rows(previous_dir)
+    code = report_code()
+    previous = _previous_rows(previous_dir, code)
     # Split once by organisation: filtering the whole marts per organisation would cost
     # organisations x rows.
     changes_by_org = changes.partition_by("organisation_id", as_dict=True)
+    gap_by_org = gap.partition_by("organisation_id", as_dict=True)
     paths, reused = [], 0
     for (organisation_id,), own in sorted(
         measures.partition_by("organisation_id", as_dict=True).items()
     ):
         own_changes = changes_by_org.get((organisation_id,), changes.clear())
+        own_gap = gap_by_org.get((organisation_id,), gap.clear())
         path = out_dir / f"{organisation_id}.html"
         before = previous.get(organisation_id)
-        if before and before[0].equals(own) and before[1].equals(own_changes):
-            path.write_bytes(before[2].read_bytes())
+        if before and all(
+            a.equals(b) for a, b in zip(before[:3], (own, own_changes, own_gap), strict=True)
+        ):
+            page = _with_provenance(
+                before[3].read_text(encoding="utf-8"), provenance, organisation_id
+            )
             reused += 1
         else:
-            path.write_text(build_report(own, own_changes, organisation_id), encoding="utf-8")
+            page = build_report(own, own_changes, organisation_id, own_gap, provenance)
+        path.write_text(page, encoding="utf-8")
         paths.append(path)
-    (out_dir / REPORT_CODE_FILE).write_text(REPORT_CODE)
+    (out_dir / REPORT_CODE_FILE).write_text(code)
+    if provenance is not None:
+        (out_dir / PUBLICATION_FILE).write_text(
+            json.dumps(
+                {
+                    "publication": provenance.publication,
+                    "published_at": provenance.published_at.isoformat(),
+                }
+            )
+        )
     return WrittenReports(paths, reused)
 
 
-def _previous_rows(previous_dir: Path | None) -> dict[str, tuple[pl.DataFrame, pl.DataFrame, Path]]:
+def _read_marts(marts_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    measures = pl.read_parquet(marts_dir / "mart_measures.parquet")
+    changes = pl.read_parquet(marts_dir / "mart_measure_changes.parquet")
+    gap_file = marts_dir / "mart_manager_frontline_gap.parquet"
+    gap = (
+        pl.read_parquet(gap_file)
+        if gap_file.exists()
+        else pl.DataFrame(schema={"organisation_id": pl.String})
+    )
+    return measures, changes, gap
+
+
+def _previous_rows(
+    previous_dir: Path | None, code: str
+) -> dict[str, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Path]]:
     """Per organisation: its rows of the previous publication's marts and its page there."""
     if previous_dir is None:
         return {}
-    code = previous_dir / "reports" / REPORT_CODE_FILE
-    if not code.exists() or code.read_text() != REPORT_CODE:
+    code_file = previous_dir / "reports" / REPORT_CODE_FILE
+    if not code_file.exists() or code_file.read_text() != code:
         return {}
-    measures = pl.read_parquet(previous_dir / "mart_measures.parquet")
-    changes = pl.read_parquet(previous_dir / "mart_measure_changes.parquet")
+    measures, changes, gap = _read_marts(previous_dir)
     changes_by_org = changes.partition_by("organisation_id", as_dict=True)
+    gap_by_org = gap.partition_by("organisation_id", as_dict=True)
     previous = {}
     for (organisation_id,), own in measures.partition_by("organisation_id", as_dict=True).items():
         page = previous_dir / "reports" / f"{organisation_id}.html"
         if page.exists():
-            own_changes = changes_by_org.get((organisation_id,), changes.clear())
-            previous[organisation_id] = (own, own_changes, page)
+            previous[organisation_id] = (
+                own,
+                changes_by_org.get((organisation_id,), changes.clear()),
+                gap_by_org.get((organisation_id,), gap.clear()),
+                page,
+            )
     return previous

@@ -26,7 +26,7 @@ from pipelines.quality_gates import (
 )
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
-from pipelines.report import write_reports
+from pipelines.report import publication_time, report_provenance, write_reports
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse import read_table
 
@@ -166,15 +166,27 @@ def published_partitions_kept(
 REPORTS = dg.AssetKey(["publish", "organisation_reports"])
 
 
+def _source_files(con):
+    """The current source files, as the manifest lists them and the reports' footers show them."""
+    return read_table(
+        con,
+        f"""
+        select file_name, file_sha256, organisation_id, wave, tool, instrument_id,
+               responses_accepted, responses_rejected
+        from {CURRENT_FILES} order by file_name""",
+    )
+
+
 @dg.asset(
     key=REPORTS,
     group_name="publish",
     kinds={"html"},
     deps=[STAGED],
     description=(
-        "One HTML page per organisation (reports/<organisation>.html beside the marts): a chart "
-        "per measure across waves with 95% intervals, the baseline marked, significant changes "
-        "highlighted and withheld cells marked. Built from the staged, suppressed marts only; "
+        "One printable HTML page per organisation (reports/<organisation>.html beside the marts): "
+        "headlines, every figure with its n and 95% interval and a chart across waves, the "
+        "manager-frontline gap, withheld cells with their reason, and the publication and "
+        "source files (sha256) in its footer. Built from the staged, suppressed marts only; "
         "renders offline."
     ),
 )
@@ -184,7 +196,13 @@ def organisation_reports(
     settings = warehouse.settings
     staging = staging_dir(settings.publications_dir)
     previous = settings.marts_dir if (settings.marts_dir / "manifest.json").exists() else None
-    written = write_reports(staging, staging / "reports", previous)
+    with warehouse.connect(read_only=True) as con:
+        sources = _source_files(con)
+    # The publication the pages name, and the source files they list (report.py).
+    provenance = report_provenance(
+        settings.marts_dir, read_staged(settings.publications_dir), sources.to_dicts()
+    )
+    written = write_reports(staging, staging / "reports", previous, provenance)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(written.paths),
@@ -212,13 +230,7 @@ def published_marts(
     staged = read_staged(settings.publications_dir)
     with warehouse.connect(read_only=True) as con:
         fingerprint = last_intake(con)
-        sources = read_table(
-            con,
-            f"""
-            select file_name, file_sha256, organisation_id, wave, tool, instrument_id,
-                   responses_accepted, responses_rejected
-            from {CURRENT_FILES} order by file_name""",
-        )
+        sources = _source_files(con)
     parameters = _gate_parameters(settings)
     provenance = {
         "dagster_run_id": context.run_id,
@@ -229,7 +241,12 @@ def published_marts(
         "source_files": sources.to_dicts(),
     }
     publication_id, changed = promote(
-        staged, settings.publications_dir, settings.marts_dir, provenance
+        staged,
+        settings.publications_dir,
+        settings.marts_dir,
+        provenance,
+        # the time the reports print as their publication: the id begins with it
+        now=publication_time(staging_dir(settings.publications_dir) / "reports"),
     )
     context.log.info(f"publication={publication_id} changed={changed}")
     return dg.MaterializeResult(
