@@ -21,7 +21,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import os
 import re
 import struct
 
@@ -32,10 +31,10 @@ from pipelines.cli import main
 from pipelines.data_docs_offline import remote_references
 from pipelines.quality_gates import DATA_DOCS_INDEX
 from pipelines.settings import REPO_ROOT
+from tests.browser import headless_chromium
 from tests.conftest import copy_samples, open_workspace
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 BEFORE_PX = 13_600  # the sample reports' full height when each measure was a row of charts
 MAX_PX = 9_000
 MAX_A4_PAGES = 14  # the old page printed on 22
@@ -55,34 +54,8 @@ def ran(tmp_path_factory, module_monkeypatch):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail(
-            "Debian's chromium and chromium-driver are needed: .ci/run installs them "
-            "(apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-
-    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER)
-    )
-    yield driver
-    driver.quit()
+    with headless_chromium(tmp_path_factory.mktemp("chromium"), window=(1280, 1000)) as driver:
+        yield driver
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

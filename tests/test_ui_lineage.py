@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.settings import REPO_ROOT
+from tests.browser import headless_chromium
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 def _free_port() -> int:
@@ -78,34 +78,8 @@ def dagster_ui(tmp_path_factory):
 
 @pytest.fixture
 def browser(tmp_path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(
-            "Debian's chromium and chromium-driver are needed: .ci/run installs them "
-            "(apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-
-    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1800,1100",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-    )
-    yield driver
-    driver.quit()
+    with headless_chromium(tmp_path / "chromium", window=(1800, 1100)) as driver:
+        yield driver
 
 
 def test_the_lineage_page_shows_ingest_to_published_marts(dagster_ui, browser):
