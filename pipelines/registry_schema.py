@@ -22,6 +22,7 @@ from pipelines.config_file import (
 
 ORGANISATION_TYPES = ("nhs", "local_authority", "voluntary_sector", "private_provider")
 DATE_ORDERS = ("DMY", "MDY")
+ALL_SERVICES = "all"  # service_id of organisation-wide rows in the marts
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,18 @@ class Service(ConfigEntry):
     aliases: Annotated[list[str], EmptyIfBlank] = Field(
         default_factory=list, description="a list of other names, such as [Outreach team, Rehab]"
     )
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, service_id: str) -> str:
+        # The marts' service_id is 'all' on organisation-wide rows: a service of that name
+        # would be read as the whole organisation.
+        if service_id.strip().lower() == ALL_SERVICES:
+            raise custom_error(
+                f"service id '{service_id}' is reserved: the marts use '{ALL_SERVICES}' for "
+                "figures about the whole organisation. Give the service another id."
+            )
+        return service_id
 
 
 class Organisation(ConfigEntry):

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.registry_schema import ALL_SERVICES
 from pipelines.settings import REFERENCE_DIR
 
 REFERENCE_FILES = (
@@ -465,7 +466,11 @@ def build_report(
     changes = changes.filter(pl.col("organisation_id") == organisation_id)
     measures = _ensure(
         measures,
-        {"group_label": pl.String, "question_id": pl.String, "question_versions": pl.String},
+        {
+            "group_label": pl.String,
+            "question_id": pl.String,
+            "question_versions": pl.List(pl.String),
+        },
     )
     changes = _ensure(changes, {"note": pl.String})
     keys = ["breakdown", "service_id", "group_id", "measure_id", "wave"]
@@ -614,8 +619,8 @@ def _asked(entry: dict, wording: Wording, counted: str) -> str:
     counts."""
     by_version: dict[str, int] = {}
     for wave, versions in sorted(entry["versions"].items()):
-        for version in (versions or "1").split(","):
-            by_version.setdefault(version.strip(), wave)
+        for version in versions or ["1"]:
+            by_version.setdefault(version, wave)
     if not by_version:
         by_version = {"1": 0}
     parts = []
@@ -635,17 +640,17 @@ def _rows_of(entry: dict, by_cell: dict, waves: list[int], group_labels: dict) -
     measure_id = entry["measure_id"]
 
     def figures(breakdown: str, group: str) -> list:
-        found = [by_cell.get((measure_id, breakdown, "ALL", group, w)) for w in waves]
+        found = [by_cell.get((measure_id, breakdown, ALL_SERVICES, group, w)) for w in waves]
         return [(c["n"], c["k"], c["suppressed"]) if c else None for c in found]
 
     rows = []
     everyone = figures("organisation", "all")
     if any(everyone):
-        rows.append(Row(measure_id, "organisation", "ALL", "all", EVERYONE))
+        rows.append(Row(measure_id, "organisation", ALL_SERVICES, "all", EVERYONE))
     for group in ROLLUPS:
         rollup = figures("organisation_rollup", group)
         if any(rollup) and rollup != everyone:
-            rows.append(Row(measure_id, "organisation_rollup", "ALL", group, ROLLUPS[group]))
+            rows.append(Row(measure_id, "organisation_rollup", ALL_SERVICES, group, ROLLUPS[group]))
     return rows
 
 
@@ -844,7 +849,7 @@ def _gap_section(
                     f'<tr class="question"><th colspan="{len(waves) + 1}">'
                     f"“{escape(wording.wording(question) or question)}”</th></tr>"
                 )
-            rows += _gap_rows(block, by_gap, by_cell, waves, higher, lower)
+            rows += _gap_rows(block, by_gap, waves)
     out.append(
         f'<div class="scroll"><table class="gap">{head}<tbody>{"".join(rows)}</tbody></table>'
         "</div></section>"
@@ -852,9 +857,7 @@ def _gap_section(
     return "".join(out)
 
 
-def _gap_rows(
-    entries: list[dict], by_gap: dict, by_cell: dict, waves: list[int], higher: str, lower: str
-) -> list[str]:
+def _gap_rows(entries: list[dict], by_gap: dict, waves: list[int]) -> list[str]:
     rows = []
     for entry in entries:
         tds = []
@@ -866,28 +869,20 @@ def _gap_rows(
             if row["suppressed"] or row["gap_pp"] is None:
                 tds.append(f'<td class="withheld">{WITHHELD}</td>')
                 continue
-            high, low = (
-                _group_n(by_cell, entry["measure_id"], group, wave) for group in (higher, lower)
-            )
-            sig = row.get("significant")
+            sig = row["significant_vs_lower_group"]
             arrow = ("▲ " if row["gap_pp"] > 0 else "▼ ") if sig else ""
             bold = '<b class="sig">' if sig else "<b>"
             tds.append(
                 f"<td>{bold}{arrow}{row['gap_pp']:+.1f} pts</b>"
-                f' <span class="small">{_p(row.get("p_value"))}</span><br>'
-                f'<span class="small">{row["pct_higher"]:.1f}%{high} vs '
-                f"{row['pct_lower']:.1f}%{low}</span></td>"
+                f' <span class="small">{_p(row["p_value_vs_lower_group"])}</span><br>'
+                f'<span class="small">{row["pct_higher"]:.1f}% (n = {_n(row["n_higher"])}) vs '
+                f"{row['pct_lower']:.1f}% (n = {_n(row['n_lower'])})</span></td>"
             )
         rows.append(
             f'<tr id="gap-{escape(entry["measure_id"])}"><th scope="row">'
             f"{escape(entry['label'])}</th>{''.join(tds)}</tr>"
         )
     return rows
-
-
-def _group_n(by_cell: dict, measure_id: str, group: str, wave: int) -> str:
-    cell = by_cell.get((measure_id, "organisation_group", "ALL", group, wave))
-    return f" (n = {_n(cell['n'])})" if cell and cell.get("n") is not None else ""
 
 
 def _headlines(
@@ -952,7 +947,9 @@ def _headlines(
             )
     gap = gap.filter(pl.col("organisation_id") == organisation_id) if gap is not None else None
     if gap is not None and not gap.is_empty():
-        widest = gap.filter((pl.col("wave") == latest) & pl.col("significant").fill_null(False))
+        widest = gap.filter(
+            (pl.col("wave") == latest) & pl.col("significant_vs_lower_group").fill_null(False)
+        )
         out.append("<h3>Managers and frontline staff</h3>")
         if widest.is_empty():
             out.append(f"<p>No significant gap between them in {latest}.</p>")
@@ -965,7 +962,8 @@ def _headlines(
                 f"<p>Largest significant gap in {latest}: <b>"
                 f"{escape(labels.get(top['measure_id'], top['measure_label']))}</b>, "
                 f"{escape(higher)} {top['pct_higher']:.1f}% and {escape(lower)} "
-                f"{top['pct_lower']:.1f}% ({top['gap_pp']:+.1f} points, {_p(top['p_value'])}). "
+                f"{top['pct_lower']:.1f}% ({top['gap_pp']:+.1f} points, "
+                f"{_p(top['p_value_vs_lower_group'])}). "
                 f"{widest.height} significant gap{'s' if widest.height > 1 else ''} in "
                 f'{latest}: see <a href="#gap">Managers and frontline staff</a>.</p>'
             )

@@ -10,6 +10,8 @@ import csv
 import io
 from collections.abc import Iterable
 
+import polars as pl
+
 from pipelines.registry import ExportRegistration, Registry
 from tests.sample_exports import template_columns
 
@@ -83,3 +85,11 @@ def only_registration(registry: Registry, file_name: str) -> ExportRegistration:
     """The one export entry a file name matches (the reader is given exactly one)."""
     (registration,) = registry.registrations_for(file_name)
     return registration
+
+
+def as_text(frame: pl.DataFrame) -> str:
+    """Every value of a table as CSV text, lists joined, for scans that look for text that must
+    not be there."""
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    frame = frame.with_columns(pl.col(lists).cast(pl.List(pl.String)).list.join(","))
+    return frame.cast(pl.String, strict=False).write_csv()

@@ -246,6 +246,15 @@ def test_a_key_left_blank_means_none(workspace):
             id="service declared twice",
         ),
         pytest.param(
+            ORGANISATIONS + "      - id: All\n" + EXPORT,
+            [
+                "sources.yml:7: service 'All' of organisation 'riverside': service id 'All' is "
+                "reserved: the marts use 'all' for figures about the whole organisation. Give "
+                "the service another id.",
+            ],
+            id="reserved service id",
+        ),
+        pytest.param(
             ORGANISATIONS + "      - id: rehab\n        aliases: [OUTREACH]\n" + EXPORT,
             [
                 "sources.yml:7: organisation 'riverside': the name 'outreach' points at more "

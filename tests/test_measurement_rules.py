@@ -76,7 +76,7 @@ def row(
     measure: str,
     wave: int,
     breakdown: str = "organisation",
-    service: str = "ALL",
+    service: str = "all",
 ) -> dict:
     found = frame.filter(
         (pl.col("measure_id") == measure)
@@ -157,5 +157,5 @@ def test_repeat_submissions_and_reexported_responses_count_once(rules):
     flags = rules.query("""
         select count(*) filter (where is_repeat_submission) as repeats,
                count(*) filter (where is_reexported_copy) as copies
-        from intermediate.int_responses_deduplicated where wave = 2025""")
+        from intermediate.int_responses_duplicates_marked where wave = 2025""")
     assert flags.row(0) == (1, 10)

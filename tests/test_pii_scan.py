@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.quality_gates import DATA_DOCS_INDEX
-from tests.builders import TEMPLATE_COLUMNS, export, organisation
+from tests.builders import TEMPLATE_COLUMNS, as_text, export, organisation
 
 EMAIL, PHONE, NAME = "zed.quinn@example.org", "07700 900461", "Quentin Zebedee"
 IP_ADDRESS, POSTCODE = "203.0.113.77", "SW1A 2AA"
@@ -91,9 +91,7 @@ def warehouse_text(warehouse: Path) -> str:
             "select table_schema, table_name from information_schema.tables"
         ).fetchall()
         return "\n".join(
-            pl.from_arrow(con.sql(f'select * from "{s}"."{t}"').to_arrow_table())
-            .cast(pl.String, strict=False)
-            .write_csv()
+            as_text(pl.from_arrow(con.sql(f'select * from "{s}"."{t}"').to_arrow_table()))
             for s, t in relations
         )
 
@@ -135,7 +133,7 @@ def test_no_output_holds_the_personal_data_placed_in_the_exports(scanned_run):
     texts = {str(p): p.read_bytes().decode("utf-8", "replace") for p in outputs}
     texts["warehouse"] = warehouse_text(workspace.warehouse)
     for parquet in workspace.marts.rglob("*.parquet"):
-        texts[str(parquet)] = pl.read_parquet(parquet).cast(pl.String, strict=False).write_csv()
+        texts[str(parquet)] = as_text(pl.read_parquet(parquet))
     assert any(name.endswith(".db") for name in texts)  # Dagster's event storage
     assert any(name.endswith("ingest.log") for name in texts)
     assert any(name.endswith(".reason.txt") for name in texts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.builders import answers, export, organisation, people, template_csv
+from tests.builders import answers, as_text, export, organisation, people, template_csv
 from tests.conftest import open_workspace
 
 
@@ -178,10 +178,17 @@ def test_scie_2023_managers_knew_more_than_frontline_workers(published):
         .row(0, named=True)
     )
     # 90 / 100 managers against 270 / 400 frontline workers: 90.0 - 67.5 = 22.5 points.
-    assert (gap["pct_higher"], gap["pct_lower"], gap["gap_pp"]) == (90.0, 67.5, 22.5)
+    assert (gap["n_higher"], gap["k_higher"], gap["pct_higher"]) == (100, 90, 90.0)
+    assert (gap["n_lower"], gap["k_lower"], gap["pct_lower"]) == (400, 270, 67.5)
+    assert gap["gap_pp"] == 22.5
+    # Wilson 95%, z = 1.96: 90/100 -> 82.6 to 94.5; 270/400 -> 62.8 to 71.9.
+    assert (gap["ci_low_higher"], gap["ci_high_higher"]) == (82.6, 94.5)
+    assert (gap["ci_low_lower"], gap["ci_high_lower"]) == (62.8, 71.9)
     # Pooled p = 360/500; z = 0.225 / sqrt(0.72·0.28·(1/100 + 1/400)) = 4.4822;
     # two-sided p = erfc(4.4822 / sqrt 2) = 7.39e-6 (published unrounded: rounding is display).
-    assert gap["p_value"] == pytest.approx(7.39e-6, rel=0.01) and gap["significant"] is True
+    assert gap["p_value_vs_lower_group"] == pytest.approx(7.39e-6, rel=0.01)
+    assert gap["significant_vs_lower_group"] is True
+    assert (gap["breakdown"], gap["service_id"]) == ("organisation_group", "all")
 
 
 def test_charity_2024_baseline_open_answers_coded(published):
@@ -202,5 +209,5 @@ def test_scie_2019_having_a_say_excludes_dont_know(published):
 def test_no_free_text_reaches_the_published_marts(published):
     phrases = ["equals", "not aware of any", "budget"]
     for parquet in published.marts.glob("*.parquet"):
-        text = pl.read_parquet(parquet).write_csv()
+        text = as_text(pl.read_parquet(parquet))
         assert not any(p in text for p in phrases), parquet.name

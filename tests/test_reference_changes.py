@@ -121,6 +121,6 @@ def test_new_measure_and_reworded_question_need_no_code(workspace, tmp_path):
     assert (
         measures.filter(pl.col("measure_id") == "aware", pl.col("wave") == 2025)[
             "question_versions"
-        ].item()
-        == "2"
+        ].to_list()
+        == [["2"]]
     )

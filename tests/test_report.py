@@ -29,13 +29,13 @@ def cells(**overrides) -> dict:
         "organisation_id": "org",
         "organisation_name": "Org & Co",
         "breakdown": "organisation",
-        "service_id": "ALL",
+        "service_id": "all",
         "service_name": "All services",
         "group_id": "all",
         "measure_id": "aware",
         "measure_label": "Had heard of co-production",
         "measure_family": "awareness",
-        "question_versions": "1",
+        "question_versions": ["1"],
         "is_baseline": False,
         "n": 40,
         "k": 20,
@@ -61,7 +61,7 @@ def change(**overrides) -> dict:
         "organisation_id": "org",
         "wave": 2025,
         "breakdown": "organisation",
-        "service_id": "ALL",
+        "service_id": "all",
         "group_id": "all",
         "measure_id": "aware",
         "change_pp_from_baseline": None,
@@ -93,7 +93,7 @@ def marts() -> tuple[pl.DataFrame, pl.DataFrame]:
             cells(wave=2025, **home, **WITHHELD, suppression_reason=(
                 "secondary: protects a withheld cell among services of organisation")),
             cells(wave=2024, is_baseline=True, **SAY),
-            cells(wave=2025, **SAY, question_versions="2"),
+            cells(wave=2025, **SAY, question_versions=["2"]),
         ]
     )  # fmt: skip
     changes = pl.DataFrame(
@@ -244,11 +244,13 @@ def gap() -> pl.DataFrame:
                 "measure_label": "Had heard of co-production",
                 "higher_group_id": "senior_manager",
                 "lower_group_id": "frontline",
+                "n_higher": 15,
                 "pct_higher": 60.0,
+                "n_lower": 25,
                 "pct_lower": 40.0,
                 "gap_pp": 20.0,
-                "p_value": 0.2113,
-                "significant": False,
+                "p_value_vs_lower_group": 0.2113,
+                "significant_vs_lower_group": False,
                 "suppressed": False,
             },
             {
@@ -259,11 +261,13 @@ def gap() -> pl.DataFrame:
                 "measure_label": "Had heard of co-production",
                 "higher_group_id": "senior_manager",
                 "lower_group_id": "frontline",
+                "n_higher": None,
                 "pct_higher": None,
+                "n_lower": None,
                 "pct_lower": None,
                 "gap_pp": None,
-                "p_value": None,
-                "significant": None,
+                "p_value_vs_lower_group": None,
+                "significant_vs_lower_group": None,
                 "suppressed": True,
             },
         ]
@@ -308,8 +312,8 @@ def test_the_gap_section_shows_managers_and_frontline_with_their_n(marts, gap):
 def test_a_significant_gap_makes_the_headline(marts, gap):
     measures, changes = marts
     significant = gap.with_columns(
-        significant=pl.when(pl.col("wave") == 2025).then(True).otherwise(None),
-        p_value=pl.when(pl.col("wave") == 2025).then(0.0123).otherwise(None),
+        significant_vs_lower_group=pl.when(pl.col("wave") == 2025).then(True).otherwise(None),
+        p_value_vs_lower_group=pl.when(pl.col("wave") == 2025).then(0.0123).otherwise(None),
     )
     html = build_report(with_roles(measures), changes, "org", significant)
     assert (

@@ -26,6 +26,7 @@ from pipelines.quality_gates import (
 )
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
+from pipelines.registry_schema import ALL_SERVICES
 from pipelines.report import publication_time, report_provenance, write_reports
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse import read_table
@@ -64,7 +65,7 @@ def _gate_parameters(settings: Settings) -> dict[str, dict]:
     dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     shared = {
         "known_organisations": registry.organisations["organisation_id"].to_list(),
-        "known_services": ["ALL", *registry.services["service_id"].to_list()],
+        "known_services": [ALL_SERVICES, *registry.services["service_id"].to_list()],
         "known_groups": sorted({"all", *groups["group_id"], *groups["rollup"]}),
         "min_cell_size": dbt_vars["min_cell_size"],
     }

@@ -30,7 +30,7 @@ select
     measures.measure_label,
     measures.measure_family,
     measures.question_id,
-    cells.question_versions,
+    {{ coprod.split_to_array('cells.question_versions', ',') }} as question_versions,
     cells.trend_group,
     cells.n,
     cells.k,

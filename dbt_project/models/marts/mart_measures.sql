@@ -2,6 +2,10 @@
 -- Grain: organisation_id, wave, breakdown, service_id, group_id, measure_id.
 -- Withheld cells keep their row (so absence is never mistaken for zero) with n, k, pct and the
 -- interval null and suppression_reason saying why.
+with cells as (
+    select * from {{ ref('int_measure_cells_labelled') }}
+)
+
 select
     organisation_id,
     organisation_name,
@@ -20,12 +24,7 @@ select
     question_id,
     question_versions,
     trend_group,
-    cast(case when not suppressed then n end as integer) as n,
-    cast(case when not suppressed then k end as integer) as k,
-    cast(case when not suppressed then round(100.0 * k / n, 1) end as double) as pct,
-    cast(case when not suppressed then round({{ wilson_low('k', 'n') }}, 1) end as double) as ci_low,
-    cast(case when not suppressed then round({{ wilson_high('k', 'n') }}, 1) end as double)
-        as ci_high,
+    {{ cell_figures('k', 'n', 'not suppressed') }},
     suppressed,
     suppression_reason
-from {{ ref('int_measure_cells_labelled') }}
+from cells

@@ -1,8 +1,8 @@
 -- n (valid answers) and k (positive answers) per cell, before any suppression. A cell is one
 -- organisation, wave and measure at one breakdown:
---   organisation         all respondents the measure applies to   service_id 'ALL', group_id 'all'
---   organisation_rollup  workforce or lived_experience             service_id 'ALL'
---   organisation_group   one respondent group (role)               service_id 'ALL'
+--   organisation         all respondents the measure applies to   service_id 'all', group_id 'all'
+--   organisation_rollup  workforce or lived_experience             service_id 'all'
+--   organisation_group   one respondent group (role)               service_id 'all'
 --   service              one service                               group_id 'all'
 --   service_rollup       one service and roll-up
 --
@@ -90,15 +90,15 @@ finest as (
 ),
 
 expanded as (
-    select organisation_id, wave, measure_id, 'organisation' as breakdown, 'ALL' as service_id,
+    select organisation_id, wave, measure_id, 'organisation' as breakdown, 'all' as service_id,
         'all' as group_id, n, k, trend_group, question_version
     from finest
     union all
-    select organisation_id, wave, measure_id, 'organisation_rollup', 'ALL', rollup,
+    select organisation_id, wave, measure_id, 'organisation_rollup', 'all', rollup,
         n, k, trend_group, question_version
     from finest
     union all
-    select organisation_id, wave, measure_id, 'organisation_group', 'ALL', respondent_group,
+    select organisation_id, wave, measure_id, 'organisation_group', 'all', respondent_group,
         n, k, trend_group, question_version
     from finest
     union all
@@ -121,12 +121,9 @@ select
     group_id,
     cast(sum(n) as bigint) as n,
     cast(sum(k) as bigint) as k,
-    -- Versions whose wording differs are in different trend groups; a cell mixing them is
-    -- marked so that no change is computed against it.
-    case
-        when count(distinct trend_group) = 1 then min(trend_group)
-        else 'mixed:' || {{ coprod.string_agg_distinct_sorted('trend_group', '+') }}
-    end as trend_group,
+    -- Versions whose wording differs are in different trend groups; a cell mixing them has
+    -- none (null), so no change is computed against it.
+    case when count(distinct trend_group) = 1 then min(trend_group) end as trend_group,
     {{ coprod.string_agg_distinct_sorted('cast(question_version as string)', ',') }}
         as question_versions,
     -- When this partition was last recomputed: only partitions whose files changed are.

@@ -16,11 +16,11 @@ groups as (
 ),
 
 members as (
-    select 'services_of_organisation' as family, 'ALL' as scope, cell_id,
+    select 'services_of_organisation' as family, 'all' as scope, cell_id,
         breakdown = 'organisation' as is_parent, organisation_id, wave, measure_id
     from cells where breakdown in ('service', 'organisation')
     union all
-    select 'rollups_of_organisation', 'ALL', cell_id, breakdown = 'organisation',
+    select 'rollups_of_organisation', 'all', cell_id, breakdown = 'organisation',
         organisation_id, wave, measure_id
     from cells where breakdown in ('organisation_rollup', 'organisation')
     union all
