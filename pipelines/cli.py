@@ -421,12 +421,24 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.csv:
         print(frame.write_csv(), end="")
     else:
-        import polars as pl
-
-        width = shutil.get_terminal_size((120, 40)).columns
-        with pl.Config(tbl_rows=args.limit, tbl_cols=-1, fmt_str_lengths=40, tbl_width_chars=width):
-            print(frame)
+        print(fitting_table(frame, shutil.get_terminal_size((120, 40)).columns, args.limit))
     return EXIT_OK
+
+
+def fitting_table(frame, width: int, rows: int) -> str:
+    """The frame as a table no wider than the terminal, cells never wrapped: as many columns as
+    fit, the middle ones elided (…) when not all do (`--csv` prints them all)."""
+    import polars as pl
+
+    table = ""
+    for columns in range(max(frame.width, 1), 0, -1):
+        with pl.Config(
+            tbl_rows=rows, tbl_cols=columns, fmt_str_lengths=40, tbl_width_chars=10_000
+        ):
+            table = str(frame)
+        if max(len(line) for line in table.splitlines()) <= width:
+            break
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,7 +86,8 @@ def current_manifest(marts_link: Path) -> dict | None:
     return json.loads(manifest.read_text(encoding="utf-8"))
 
 
-def code_version() -> str:
+def git_commit() -> str:
+    """The commit of this checkout, recorded in the manifest as the code that published it."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
@@ -136,7 +137,7 @@ def promote(
     manifest = {
         "publication_id": publication_id,
         "published_at": now.isoformat(),
-        "code_version": code_version(),
+        "code_version": git_commit(),
         **provenance,
         "marts": {
             m.name: {

@@ -9,14 +9,19 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import fitting_table, main
+from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.warehouse import dbt_warehouse_vars
+from tests.builders import as_text
 from tests.conftest import SAMPLES, copy_samples, open_workspace
 
 # Personal data the sample generator plants in the exports' own columns and comments.
@@ -144,7 +149,7 @@ def test_no_planted_personal_data_in_the_warehouse_or_marts(ran):
         ).fetchall()
         for schema, table in tables:
             text = pl.from_arrow(con.sql(f'select * from "{schema}"."{table}"').to_arrow_table())
-            dump = text.cast(pl.String, strict=False).write_csv()
+            dump = as_text(text)
             found = [p for p in PLANTED if p in dump]
             assert not found, f"{schema}.{table} holds {found}"
     for name, content in workspace.published_files().items():  # marts, manifest, reports
@@ -239,6 +244,19 @@ def test_query_reads_the_marts_and_refuses_to_write(ran, capsys, tmp_path):
     assert capsys.readouterr().err.startswith("Query failed: Catalog Error")
 
 
+def test_query_tables_fit_the_terminal_without_wrapping():
+    wide = pl.DataFrame({f"column_{i:02d}": ["a value"] for i in range(30)})
+    table = fitting_table(wide, width=80, rows=10)
+    lines = table.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # one line per header part and per row: nothing wrapped, the middle columns elided
+    # shape, top border, names, ---, types, rule, one row, bottom: nothing wrapped
+    assert len(lines) == 8 and "…" in lines[2]
+    assert "column_00" in lines[2] and "column_29" in lines[2]
+    narrow = fitting_table(wide.select("column_00", "column_01"), width=80, rows=10)
+    assert "…" not in narrow and "column_01" in narrow
+
+
 def test_every_mart_carries_its_publication_grain_and_column_descriptions(ran):
     """What an analyst opening the file alone (Power Query, polars, pyarrow) can read."""
     import pyarrow.parquet as pq
@@ -275,3 +293,29 @@ def test_a_run_shows_one_line_per_phase_and_their_times(ran):
     assert "Running with dbt" in (workspace.root / "logs" / "last-run.log").read_text()
     summary = next(line for line in lines if line.startswith("Run ") and " took " in line)
     assert "(ingest " in summary and "dbt build " in summary and summary.endswith(" s).")
+
+
+def test_the_dbt_unit_tests_hold(ran, tmp_path):
+    """De-duplication, suppression (primary and secondary) and change, each on rows worked out by
+    hand (models/**/_*__unit_tests.yml), run by dbt against the samples' warehouse: dbt reads
+    the column types of the models the given rows stand in for from there."""
+    workspace, _ = ran
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [
+            str(dbt), "test", "--select", "test_type:unit", "--profiles-dir", ".",
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path),
+            *dbt_warehouse_vars(workspace.warehouse),
+        ],
+        cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    passed = {
+        "a_reexported_response_counts_once_from_its_newest_file",
+        "identical_answers_resubmitted_within_the_hour_count_once",
+        "a_small_cell_is_withheld_and_so_is_the_cell_that_would_reveal_it",
+        "change_since_baseline_is_tested_only_where_it_can_be",
+    }
+    for name in passed:
+        assert re.search(rf"PASS \S+::{name}\b", result.stdout), name
+    assert "PASS=4 " in result.stdout

@@ -93,6 +93,9 @@ def _row_counts(warehouse: Path, relations: dict[str, str]) -> dict[str, int]:
 # The dbt project is as it was at the last successful build, so its reference data (seeds and
 # what is made from them alone, tagged in dbt_project.yml) is too: not loaded or tested again.
 UNCHANGED_REFERENCE = ["--exclude", "tag:reference"]
+# dbt unit tests check the SQL on rows written by hand, not the data: `make test` runs them
+# (tests/test_samples.py), a pipeline run does not spend time on them.
+NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 
 
 def _build_partitions_in_batches(
@@ -117,6 +120,7 @@ def _build_partitions_in_batches(
                 "--select",
                 f"+{selection}" if first else selection,
                 *(["--full-refresh"] if first and full_refresh else UNCHANGED_REFERENCE),
+                *NO_UNIT_TESTS,
                 *dbt_warehouse_vars(warehouse),
             ],
             manifest=dbt_project.manifest_path,
@@ -179,6 +183,7 @@ def coprod_dbt_models(
             [
                 "build",
                 *(["--full-refresh"] if full_refresh else UNCHANGED_REFERENCE),
+                *NO_UNIT_TESTS,
                 *dbt_warehouse_vars(settings.warehouse),
             ],
             context=context,

@@ -2,7 +2,7 @@
 -- data/sources.yml declares baseline_wave.
 with waves as (
     select distinct organisation_id, wave
-    from {{ ref('int_responses_deduplicated') }}
+    from {{ ref('int_responses_duplicates_marked') }}
     where counts_in_measures
 ),
 

@@ -2,7 +2,7 @@
 -- the respondent, open answers as coded by an analyst's column (which wins) or by the codebook.
 -- Carries the trend group of the question version, which decides what can be trended together.
 with responses as (
-    select * from {{ ref('int_responses_deduplicated') }} as responses
+    select * from {{ ref('int_responses_duplicates_marked') }} as responses
     {{- in_partitions_to_build('responses') }}
 ),
 
