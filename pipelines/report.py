@@ -309,6 +309,20 @@ class Page:
             self.withheld[_plain_reason(cell["suppression_reason"])][where].append(wave)
 
 
+@dataclass
+class Scope:
+    """One organisation's page: its cells, waves, services and labels, shared by every section."""
+
+    by_cell: dict  # (measure, breakdown, service, group, wave) -> the cell's mart row
+    waves: list[int]
+    baseline: int
+    latest: int
+    services: list[tuple[str, str]]  # (service_id, service_name), by name
+    group_labels: dict[str, str]
+    wording: Wording
+    page: Page
+
+
 def _tip(cell: dict, wave: int) -> str:
     if cell["suppressed"]:
         return f"{wave}: withheld ({cell['suppression_reason'] or ''})"
@@ -510,22 +524,15 @@ def build_report(
     )
     catalogue = _catalogue(measures, wording)
     page = Page()
+    scope = Scope(by_cell, waves, baseline, latest, services, group_labels, wording, page)
     sections, toc = [], []
     for family, entries in catalogue.items():
         heading, intro = SECTIONS.get(family, (family.replace("_", " ").capitalize(), ""))
         anchor = f"s-{family}"
         toc.append((anchor, heading))
-        sections.append(
-            _section(
-                anchor, heading, intro, entries, by_cell, waves, baseline, latest, services,
-                group_labels, wording, page,
-            )
-        )  # fmt: skip
-    gap_html = _gap_section(gap, organisation_id, catalogue, by_cell, waves, group_labels, wording)
-    headlines = _headlines(
-        catalogue, by_cell, waves, baseline, latest, services, group_labels, gap,
-        organisation_id, page,
-    )  # fmt: skip
+        sections.append(_section(anchor, heading, intro, entries, scope))
+    gap_html = _gap_section(gap, organisation_id, catalogue, scope)
+    headlines = _headlines(catalogue, scope, gap, organisation_id)
     toc_html = "".join(
         f'<li><a href="#{a}">{escape(t)}</a></li>'
         for a, t in [
@@ -654,20 +661,14 @@ def _rows_of(entry: dict, by_cell: dict, waves: list[int], group_labels: dict) -
     return rows
 
 
-def _section(
-    anchor: str,
-    heading: str,
-    intro: str,
-    entries: list[dict],
-    by_cell: dict,
-    waves: list[int],
-    baseline: int,
-    latest: int,
-    services: list[tuple[str, str]],
-    group_labels: dict,
-    wording: Wording,
-    page: Page,
-) -> str:
+def _section(anchor: str, heading: str, intro: str, entries: list[dict], scope: Scope) -> str:
+    by_cell, waves, baseline, latest = scope.by_cell, scope.waves, scope.baseline, scope.latest
+    services, group_labels, wording, page = (
+        scope.services,
+        scope.group_labels,
+        scope.wording,
+        scope.page,
+    )
     width_what, width_who, width_trend = 29, 12, 11
     width_change = 11 if latest != baseline else 0
     width_wave = (100 - width_what - width_who - width_trend - width_change) / len(waves)
@@ -736,22 +737,21 @@ def _section(
             )
     if services:
         ordered = [entry for _, block in _blocks(entries) for entry in block]
-        out.append(_services_table(ordered, by_cell, baseline, latest, services, wording, page))
+        out.append(_services_table(ordered, scope))
     out.append("</section>")
     return "".join(out)
 
 
-def _services_table(
-    entries: list[dict],
-    by_cell: dict,
-    baseline: int,
-    latest: int,
-    services: list[tuple[str, str]],
-    wording: Wording,
-    page: Page,
-) -> str:
+def _services_table(entries: list[dict], scope: Scope) -> str:
     """Each measure by service at the latest wave, with its change since the baseline: every
     wave of every service is in mart_measures."""
+    by_cell, baseline, latest, services = (
+        scope.by_cell,
+        scope.baseline,
+        scope.latest,
+        scope.services,
+    )
+    wording, page = scope.wording, scope.page
     caption = f"By service, {latest}" + (
         f", and the change since {baseline}" if latest != baseline else ""
     )
@@ -799,14 +799,9 @@ def _services_table(
 
 
 def _gap_section(
-    gap: pl.DataFrame | None,
-    organisation_id: str,
-    catalogue: dict[str, list[dict]],
-    by_cell: dict,
-    waves: list[int],
-    group_labels: dict,
-    wording: Wording,
+    gap: pl.DataFrame | None, organisation_id: str, catalogue: dict[str, list[dict]], scope: Scope
 ) -> str:
+    waves, group_labels, wording = scope.waves, scope.group_labels, scope.wording
     out = ['<section id="gap"><h2>Managers and frontline staff</h2>']
     gap = gap.filter(pl.col("organisation_id") == organisation_id) if gap is not None else None
     if gap is None or gap.is_empty():
@@ -886,17 +881,10 @@ def _gap_rows(entries: list[dict], by_gap: dict, waves: list[int]) -> list[str]:
 
 
 def _headlines(
-    catalogue: dict[str, list[dict]],
-    by_cell: dict,
-    waves: list[int],
-    baseline: int,
-    latest: int,
-    services: list[tuple[str, str]],
-    group_labels: dict,
-    gap: pl.DataFrame | None,
-    organisation_id: str,
-    page: Page,
+    catalogue: dict[str, list[dict]], scope: Scope, gap: pl.DataFrame | None, organisation_id: str
 ) -> str:
+    by_cell, waves, baseline, latest = scope.by_cell, scope.waves, scope.baseline, scope.latest
+    services, group_labels, page = scope.services, scope.group_labels, scope.page
     out = ['<section id="headlines" class="headlines"><h2>Headlines</h2>']
     if latest == baseline:
         out.append(f"<p>{baseline} is the baseline: changes are measured from the next survey.</p>")
