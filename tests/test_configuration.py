@@ -456,3 +456,16 @@ def test_a_wrong_setting_stops_every_command_with_exit_2(workspace, variable, va
         assert result.returncode == 2, result.stdout + result.stderr
         assert result.stderr == f"Configuration error: {variable} {message}\n"
     assert sorted(p.name for p in workspace.root.iterdir()) == ["inbox", "sources.yml"]
+
+
+def test_the_readme_lists_every_registry_key():
+    """The README's table of registry keys is the one a user reads: a key added to the schema
+    and not to the table fails here."""
+    from pipelines.registry_schema import Export, Organisation, Service
+    from pipelines.settings import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("Every key `data/sources.yml` reads")[1].split("\n\n")[1]
+    for model in (Organisation, Export, Service):
+        for key in model.model_fields:
+            assert f"`{key}`" in table, f"{model.__name__}.{key} is not in the README's table"
