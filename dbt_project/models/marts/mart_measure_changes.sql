@@ -70,7 +70,7 @@ select
     {{ change_columns('baseline', 'base') }},
     {{ change_columns('previous', 'prev') }},
     case
-        when suppressed then 'withheld: this wave''s cell is suppressed'
+        when suppressed then {{ coprod.quoted_text("withheld: this wave's cell is suppressed") }}
         when base_n is null then 'no baseline cell to compare with'
         when not comparable_with_baseline
             then 'not comparable with baseline: question wording changed ('
@@ -79,6 +79,6 @@ select
         when prev_n is not null and not comparable_with_previous
             then 'not comparable with previous wave: question wording changed ('
                 || prev_trend_group || ' then ' || trend_group || ')'
-        when prev_suppressed then 'withheld: the previous wave''s cell is suppressed'
+        when prev_suppressed then {{ coprod.quoted_text("withheld: the previous wave's cell is suppressed") }}
     end as note
 from judged
