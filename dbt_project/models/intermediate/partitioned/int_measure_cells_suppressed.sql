@@ -82,7 +82,7 @@ round_{{ r }} as (
 {% endfor %}
 
 select
-    {{ coprod.star_except(['suppressed', 'suppression_reason'], 'cells') }},
+    {{ columns_of(ref('int_measure_cells'), 'cells') }},
     final.suppressed,
     final.suppression_reason
 from cells
