@@ -23,15 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.file_state import CURRENT_FILES
-from pipelines.publication import (
-    PUBLISHED_MARTS,
-    promote,
-    stage_marts,
-    stage_parquet_marts,
-)
+from pipelines.publication import PUBLISHED_MARTS, promote, stage_parquet_marts
 from pipelines.settings import DBT_PROJECT_DIR
-from pipelines.warehouse import connect, dbt_warehouse_vars
+from pipelines.warehouse import connect
 
+TARGET = "spark"  # dbt_project/profiles.yml
 # What the dbt sources read (models/staging/_sources.yml), as the pipeline's ingest left it.
 INGEST_TABLES = (
     "validated.responses",
@@ -57,7 +53,6 @@ class BuildFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class PortableBuild:
-    target: str
     publication_id: str
     marts_dir: Path
     export_seconds: float
@@ -65,11 +60,21 @@ class PortableBuild:
     publish_seconds: float
 
 
-def export_ingest(warehouse: Path, folder: Path) -> list[str]:
+def export_ingest(
+    warehouse: Path, folder: Path, partitions: list[tuple[str, int]] | None = None
+) -> list[str]:
     """Every table a build reads, from the DuckDB warehouse to folder/<schema.table>/ as
-    Parquet. Returns the tables' names."""
+    Parquet, the build to recompute `partitions` (default: all). Returns the tables' names."""
     shutil.rmtree(folder, ignore_errors=True)
-    relations = {name: f"select * from {name}" for name in INGEST_TABLES} | STEERING_TABLES
+    steering = dict(STEERING_TABLES)
+    if partitions is not None:
+        listed = ", ".join(f"('{organisation}', {int(wave)})" for organisation, wave in partitions)
+        chosen = f"select * from (values {listed}) as chosen(organisation_id, wave)"
+        steering |= {
+            "validated.partitions_to_build": chosen,
+            "validated.partitions_in_build": chosen,
+        }
+    relations = {name: f"select * from {name}" for name in INGEST_TABLES} | steering
     with connect(warehouse, read_only=True) as con:
         for name, query in relations.items():
             (folder / name).mkdir(parents=True)
@@ -77,7 +82,7 @@ def export_ingest(warehouse: Path, folder: Path) -> list[str]:
     return list(relations)
 
 
-def run_dbt(target: str, work: Path, args: list[str]) -> None:
+def run_dbt(work: Path, args: list[str]) -> None:
     """dbt in this process, so that every command of one build shares one Spark session (the
     JVM starts once). Its target folder and logs stay under `work`, apart from the pipeline's."""
     from dbt.cli.main import dbtRunner
@@ -87,7 +92,7 @@ def run_dbt(target: str, work: Path, args: list[str]) -> None:
     invocation = [
         *args,
         "--target",
-        target,
+        TARGET,
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -96,34 +101,33 @@ def run_dbt(target: str, work: Path, args: list[str]) -> None:
         str(work / "dbt_target"),
         "--log-path",
         str(work / "dbt_logs"),
-        *dbt_warehouse_vars(work / "warehouse.duckdb"),  # target local only
     ]
     result = dbtRunner().invoke(invocation)
     if not result.success:
-        raise BuildFailed(f"dbt {' '.join(args[:2])} on {target} failed: {result.exception}")
+        raise BuildFailed(f"dbt {args[0]} on {TARGET} failed: {result.exception}")
 
 
-def build(target: str, warehouse: Path, work: Path) -> PortableBuild:
-    """Export the warehouse's ingest output, build the dbt project on `target` from it alone,
-    and publish its marts under work/marts."""
+def build(
+    warehouse: Path, work: Path, partitions: list[tuple[str, int]] | None = None
+) -> PortableBuild:
+    """Export the warehouse's ingest output, build the dbt project on Spark from it alone, and
+    publish its marts under work/marts. With `partitions`, build incrementally on the tables
+    of an earlier build in `work` (in this process): only those partitions are recomputed, as
+    a pipeline run does when their files change."""
     started = time.perf_counter()
     ingest = work / "ingest"
-    tables = export_ingest(warehouse, ingest)
+    tables = export_ingest(warehouse, ingest, partitions)
     exported = time.perf_counter()
 
     arguments = json.dumps({"folder": str(ingest), "tables": tables})
-    run_dbt(target, work, ["run-operation", "register_ingest_tables", "--args", arguments])
-    run_dbt(target, work, ["build", "--full-refresh"])
+    run_dbt(work, ["run-operation", "register_ingest_tables", "--args", arguments])
+    run_dbt(work, ["build", *(["--full-refresh"] if partitions is None else [])])
     built = time.perf_counter()
 
     publications = work / "publications"
-    if target == "spark":
-        staged = stage_parquet_marts(spark_marts(work / "spark_marts"), publications)
-    else:
-        staged = stage_marts(work / "warehouse.duckdb", publications)
-    publication_id, _ = promote(staged, publications, work / "marts", {"engine": target})
+    staged = stage_parquet_marts(spark_marts(work / "spark_marts"), publications)
+    publication_id, _ = promote(staged, publications, work / "marts", {"engine": TARGET})
     return PortableBuild(
-        target,
         publication_id,
         work / "marts",
         export_seconds=exported - started,
@@ -148,11 +152,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warehouse", type=Path, required=True, help="a pipeline run's warehouse")
     parser.add_argument("--work", type=Path, required=True, help="folder for the build")
-    parser.add_argument("--target", default="spark", help="dbt target (profiles.yml)")
     options = parser.parse_args()
-    done = build(options.target, options.warehouse.resolve(), options.work.resolve())
+    done = build(options.warehouse.resolve(), options.work.resolve())
     print(
-        f"Built on {done.target} in {done.dbt_seconds:.0f} s; published {done.publication_id} "
+        f"Built on {TARGET} in {done.dbt_seconds:.0f} s; published {done.publication_id} "
         f"to {done.marts_dir}"
     )
 

@@ -1,16 +1,18 @@
 """The same dbt project on Spark publishes the same marts as the pipeline's DuckDB build, cell for
 cell (issue 16). Runs in .venv-spark (make test-spark), not in make test: it needs dbt-spark,
-PySpark and Java, and about three minutes.
+PySpark and Java, and about four minutes.
 
 The bundled samples go through the real pipeline (ingest, pandera, dbt on DuckDB, GX gates,
 publication); its ingest output is then built again on a local Spark from Parquet alone
-(pipelines/portable_build.py), every dbt test passing there too, and the two publications are
-compared: counts, flags and text exactly; percentages, intervals and p-values within 1e-9.
+(pipelines/portable_build.py), every dbt test passing there too, then once more incrementally
+(one partition recomputed), and each publication is compared with DuckDB's: counts, flags and
+text exactly; percentages, intervals and p-values within 1e-9.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -23,17 +25,43 @@ pytestmark = pytest.mark.spark
 TOLERANCE = 1e-9
 
 
+# The partition the incremental rebuild recomputes, as a pipeline run would when its file changes.
+REBUILT = ("oakfield_care", 2025)
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory, module_monkeypatch):
+    """The pipeline's publication, then Spark's: from scratch, then rebuilt incrementally."""
     root = tmp_path_factory.mktemp("spark_equivalence")
     workspace = copy_samples(open_workspace(root / "data", module_monkeypatch))
     assert workspace.run().success
-    on_spark = build("spark", workspace.warehouse, root / "spark_build")
+    work = root / "spark_build"
+    full = build(workspace.warehouse, work)
+    full_marts = full.marts_dir.resolve()  # this publication's folder: the link moves on
     print(
-        f"\nSpark build of the samples: export {on_spark.export_seconds:.1f} s, "
-        f"dbt build {on_spark.dbt_seconds:.1f} s, publish {on_spark.publish_seconds:.1f} s"
+        f"\nSpark build of the samples: export {full.export_seconds:.1f} s, "
+        f"dbt build {full.dbt_seconds:.1f} s, publish {full.publish_seconds:.1f} s"
     )
-    return workspace.marts, on_spark.marts_dir
+    files_before = partition_files(work)
+    incremental = build(workspace.warehouse, work, partitions=[REBUILT])
+    return {
+        "duckdb": workspace.marts,
+        "full": full_marts,
+        "incremental": incremental.marts_dir.resolve(),
+        "files_before": files_before,
+        "files_after": partition_files(work),
+    }
+
+
+def partition_files(work: Path) -> dict[tuple[str, str], set[str]]:
+    """The Parquet files of Spark's int_measure_cells, by (organisation, wave) partition."""
+    table = work / "spark" / "warehouse" / "intermediate.db" / "int_measure_cells"
+    return {
+        (folder.parent.name.split("=")[1], folder.name.split("=")[1]): {
+            f.name for f in folder.glob("*.parquet")
+        }
+        for folder in table.glob("organisation_id=*/wave=*")
+    }
 
 
 def differences(duckdb: pl.DataFrame, spark: pl.DataFrame, grain: list[str]) -> list[str]:
@@ -53,11 +81,11 @@ def differences(duckdb: pl.DataFrame, spark: pl.DataFrame, grain: list[str]) -> 
     return found
 
 
+@pytest.mark.parametrize("build_kind", ["full", "incremental"])
 @pytest.mark.parametrize("mart", PUBLISHED_MARTS)
-def test_spark_publishes_the_duckdb_marts_cell_for_cell(builds, mart):
-    duckdb_marts, spark_marts = builds
-    duckdb = pl.read_parquet(duckdb_marts / f"{mart}.parquet")
-    spark = pl.read_parquet(spark_marts / f"{mart}.parquet")
+def test_spark_publishes_the_duckdb_marts_cell_for_cell(builds, mart, build_kind):
+    duckdb = pl.read_parquet(builds["duckdb"] / f"{mart}.parquet")
+    spark = pl.read_parquet(builds[build_kind] / f"{mart}.parquet")
     assert spark.schema == duckdb.schema  # same columns, in the same order, of the same types
     assert spark.height == duckdb.height > 0
     grain = mart_documentation()[mart]["grain"]
@@ -65,11 +93,23 @@ def test_spark_publishes_the_duckdb_marts_cell_for_cell(builds, mart):
     assert differences(duckdb, spark, grain) == []
 
 
+def test_an_incremental_spark_build_rewrites_only_its_partition(builds):
+    """insert_overwrite by partition after the pre-hook dropped it: the rebuilt partition's
+    files are new, every other partition's are the files the first build wrote."""
+    before, after = builds["files_before"], builds["files_after"]
+    rebuilt = (REBUILT[0], str(REBUILT[1]))
+    assert set(before) == set(after) and len(before) == 9
+    assert after[rebuilt] and after[rebuilt].isdisjoint(before[rebuilt])
+    assert {key: files for key, files in after.items() if key != rebuilt} == {
+        key: files for key, files in before.items() if key != rebuilt
+    }
+
+
 def test_both_publications_withhold_and_publish_real_figures(builds):
     """The comparison above is of marts that hold what they should: cells withheld for both
     reasons and published numbers, with notes that keep their apostrophes (Spark once read
     'wave''s' as 'waves')."""
-    _, spark_marts = builds
+    spark_marts = builds["full"]
     measures = pl.read_parquet(spark_marts / "mart_measures.parquet")
     reasons = set(measures["suppression_reason"].drop_nulls().str.slice(0, 10))
     assert reasons == {"fewer than", "secondary:"}
