@@ -155,8 +155,9 @@ def main() -> None:
     options = parser.parse_args()
     done = build(options.warehouse.resolve(), options.work.resolve())
     print(
-        f"Built on {TARGET} in {done.dbt_seconds:.0f} s; published {done.publication_id} "
-        f"to {done.marts_dir}"
+        f"Built on {TARGET}: export {done.export_seconds:.1f} s, dbt build "
+        f"{done.dbt_seconds:.1f} s, publish {done.publish_seconds:.1f} s; published "
+        f"{done.publication_id} to {done.marts_dir}"
     )
 
 
