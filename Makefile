@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(abspath .dagster_home)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: setup run test ui docs bench samples lint lock clean
+.PHONY: setup run test test-spark ui docs bench samples lint lock clean
 
 LOCK    := requirements.lock
 UV_VERSION := 0.13.8
@@ -27,11 +27,28 @@ $(STAMP): pyproject.toml $(LOCK)
 	@echo "Installed."
 	touch $(STAMP)
 
+# The Spark build's own venv: the same locked set plus dbt-spark and PySpark (whose ~400 MB of
+# jars the embedded pipeline never needs), pinned in requirements-spark.lock.
+SPARK_VENV  := .venv-spark
+SPARK_LOCK  := requirements-spark.lock
+SPARK_STAMP := $(SPARK_VENV)/.installed-stamp
+
+$(SPARK_STAMP): pyproject.toml $(SPARK_LOCK)
+	@echo "Setting up $(SPARK_VENV) from $(SPARK_LOCK) (first time only, about 30 s)..."
+	test -x $(SPARK_VENV)/bin/python || python3 -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(SPARK_VENV)/bin/uv pip install --python $(SPARK_VENV)/bin/python --quiet -r $(SPARK_LOCK)
+	$(SPARK_VENV)/bin/uv pip install --python $(SPARK_VENV)/bin/python --quiet --no-deps -e .
+	touch $(SPARK_STAMP)
+
 # Upgrading is this one command: every pin re-resolved within pyproject.toml's ranges, then
-# `make test` and commit requirements.lock.
+# `make test` and `make test-spark`, and commit both locks. The Spark lock is the main one
+# plus the spark extra, so both environments run the same versions of everything they share.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 	  --upgrade --quiet -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --constraint $(LOCK) \
+	  --generate-hashes --python-version 3.11 --quiet -o $(SPARK_LOCK)
 
 # Parsed with the warehouse `make run` uses, so its first dbt build parses only what changed.
 $(MANIFEST): $(STAMP) $(DBT_FILES)
@@ -47,6 +64,12 @@ run: setup
 test: setup
 	$(BIN)/ruff check pipelines tests bench
 	$(BIN)/pytest
+
+# The dbt project built on a local Spark (Java 17) from the samples' ingest output, every
+# published mart compared cell for cell with the DuckDB build's (tests/test_spark_equivalence.py).
+test-spark: setup $(SPARK_STAMP)
+	PATH=$(abspath $(SPARK_VENV)/bin):$$PATH $(SPARK_VENV)/bin/pytest -m spark \
+	  tests/test_spark_equivalence.py
 
 # exec: dg dev replaces the shell, so Ctrl-C and SIGTERM reach it (and it stops its children).
 ui: setup

@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import yaml
 
@@ -48,18 +49,35 @@ def _sha256(path: Path) -> str:
 
 def stage_marts(warehouse: Path, publications_dir: Path) -> list[StagedMart]:
     """Copy every published mart from the warehouse to Parquet in the staging folder."""
+    with connect(warehouse, read_only=True) as con:
+        return _stage(con, {mart: f"marts.{mart}" for mart in PUBLISHED_MARTS}, publications_dir)
+
+
+def stage_parquet_marts(folders: dict[str, Path], publications_dir: Path) -> list[StagedMart]:
+    """Stage marts another engine built (pipelines/portable_build.py), each a folder of Parquet
+    files, exactly as the warehouse's are staged: same order, same encoding."""
+    with duckdb.connect() as con:
+        return _stage(
+            con,
+            {mart: f"read_parquet('{folders[mart]}/*.parquet')" for mart in PUBLISHED_MARTS},
+            publications_dir,
+        )
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, relations: dict[str, str], publications_dir: Path
+) -> list[StagedMart]:
     staging = staging_dir(publications_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    with connect(warehouse, read_only=True) as con:
-        for mart in PUBLISHED_MARTS:
-            path = staging / f"{mart}.parquet"
-            # ORDER BY ALL: the same rows always give the same bytes, so an unchanged
-            # publication is recognised and not republished.
-            con.execute(
-                f"copy (select * from marts.{mart} order by all) to '{path}' "
-                "(format parquet, compression zstd)"
-            )
+    for mart in PUBLISHED_MARTS:
+        path = staging / f"{mart}.parquet"
+        # ORDER BY ALL: the same rows always give the same bytes, so an unchanged
+        # publication is recognised and not republished.
+        con.execute(
+            f"copy (select * from {relations[mart]} order by all) to '{path}' "
+            "(format parquet, compression zstd)"
+        )
     return read_staged(publications_dir)
 
 

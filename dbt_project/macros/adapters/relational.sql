@@ -1,5 +1,5 @@
-{#- Query shapes the engines spell differently: an anti join, every column but some, and a
-    span of minutes to compare a difference of timestamps with. -#}
+{#- Query shapes the engines spell differently: an anti join, and a span of minutes to compare
+    a difference of timestamps with. -#}
 
 {#- The keywords of an anti join: `from a {{ anti_join() }} b on ...` keeps the rows of a with
     no match in b. -#}
@@ -8,17 +8,6 @@
 {%- endmacro %}
 {% macro duckdb__anti_join() -%}anti join{%- endmacro %}
 {% macro spark__anti_join() -%}left anti join{%- endmacro %}
-
-{#- Every column of `relation_alias` (or of the whole from clause when none) except `columns`. -#}
-{% macro star_except(columns, relation_alias=none) -%}
-    {{ return(adapter.dispatch('star_except', 'coprod')(columns, relation_alias)) }}
-{%- endmacro %}
-{% macro duckdb__star_except(columns, relation_alias) -%}
-    {{ relation_alias ~ '.' if relation_alias }}* exclude ({{ columns | join(', ') }})
-{%- endmacro %}
-{% macro spark__star_except(columns, relation_alias) -%}
-    {{ relation_alias ~ '.' if relation_alias }}* except ({{ columns | join(', ') }})
-{%- endmacro %}
 
 {#- An interval of `minutes` minutes. -#}
 {% macro minutes_interval(minutes) -%}

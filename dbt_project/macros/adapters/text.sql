@@ -1,8 +1,9 @@
 {#- Text: string literals, substring search, the distinct values of a group joined in order,
     and the words of a text for the codebook's whole-word matching. -#}
 
-{#- A string literal holding `value` as it is. DuckDB's literals take no backslash escapes;
-    Spark's do, so a backslash is doubled there. Both read '' as one quote. -#}
+{#- A string literal holding `value` as it is. DuckDB's literals take no backslash escapes and
+    read '' as one quote; Spark's take backslash escapes and read 'a''b' as two literals
+    joined, 'ab': there a quote is written \' and a backslash doubled. -#}
 {% macro quoted_text(value) -%}
     {{ return(adapter.dispatch('quoted_text', 'coprod')(value)) }}
 {%- endmacro %}
@@ -10,7 +11,7 @@
     '{{ value | replace("'", "''") }}'
 {%- endmacro %}
 {% macro spark__quoted_text(value) -%}
-    '{{ value | replace("\\", "\\\\") | replace("'", "''") }}'
+    '{{ value | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
 
 {#- Whether `needle` occurs in `haystack`. -#}
@@ -37,7 +38,8 @@
     a space at each end. A phrase matches as whole words when its own words occur, space-bounded,
     in the answer's: a substring search, far cheaper than a regular expression per pair.
     DuckDB's regular expressions are RE2 (replace every match with 'g'); Spark's are Java's
-    (replace every match always), and its string literals read backslash escapes. -#}
+    (replace every match always), and its string literals read backslash escapes (\' for a
+    quote: '' would end the literal). -#}
 {% macro words_for_matching(text) -%}
     {{ return(adapter.dispatch('words_for_matching', 'coprod')(text)) }}
 {%- endmacro %}
@@ -46,6 +48,6 @@
     || ' '
 {%- endmacro %}
 {% macro spark__words_for_matching(text) -%}
-    ' ' || trim(regexp_replace(lower(replace({{ text }}, '’', '''')), '[^\\pL\\pN'']+', ' '))
+    ' ' || trim(regexp_replace(lower(replace({{ text }}, '’', '\'')), '[^\\pL\\pN\']+', ' '))
     || ' '
 {%- endmacro %}

@@ -72,7 +72,7 @@ select
     {{ change_columns('baseline', 'base') }},
     {{ change_columns('previous', 'prev') }},
     case
-        when suppressed then 'withheld: this wave''s cell is suppressed'
+        when suppressed then {{ coprod.quoted_text("withheld: this wave's cell is suppressed") }}
         when base_n is null then 'no baseline cell to compare with'
         when not comparable_with_baseline
             then 'not comparable with baseline: question wording changed ('
@@ -83,6 +83,6 @@ select
             then 'not comparable with previous wave: question wording changed ('
                 || coalesce(prev_trend_group, 'mixed wordings') || ' then '
                 || coalesce(trend_group, 'mixed wordings') || ')'
-        when prev_suppressed then 'withheld: the previous wave''s cell is suppressed'
+        when prev_suppressed then {{ coprod.quoted_text("withheld: the previous wave's cell is suppressed") }}
     end as note
 from judged

@@ -39,12 +39,14 @@ answered_questions as (
     from valid_codes
     where answer_type <> 'multi'
     union all
+    -- service, group and roll-up are the response's, the same on every row: min() picks it
+    -- (any_value would too, but DuckDB's skips nulls and Spark's need not)
     select
         organisation_id,
         wave,
-        any_value(service_id),
-        any_value(respondent_group),
-        any_value(rollup),
+        min(service_id),
+        min(respondent_group),
+        min(rollup),
         response_key,
         file_sha256,
         question_id,

@@ -31,58 +31,54 @@ round_0 as (
     select cell_id, n, suppressed, suppression_reason from cells
 ),
 
+{#- Each round reads the previous one once: a round that read it three times (once for the
+    exposed families, once for their candidates, once to carry it on) made Spark, which
+    inlines every CTE, compute round 0 4^4 times over. -#}
 {% for r in range(1, rounds + 1) %}
-exposed_{{ r }} as (
-    -- families whose parent is published and exactly one of several children is withheld
-    select members.family_id
-    from members
-    inner join round_{{ r - 1 }} as state on members.cell_id = state.cell_id
-    group by members.family_id
-    having bool_or(members.is_parent and not state.suppressed)
-       and count(*) filter (where not members.is_parent) > 1
-       and count(*) filter (where not members.is_parent and state.suppressed) = 1
-),
-
-picked_{{ r }} as (
-    -- the first candidate of each family: smallest n, then by id
-    select family_id, family, cell_id
-    from (
-        select
-            members.family_id,
-            members.family,
-            members.cell_id,
-            row_number() over (
-                partition by members.family_id order by state.n, members.cell_id
-            ) as pick_order
-        from members
-        inner join exposed_{{ r }} on members.family_id = exposed_{{ r }}.family_id
-        inner join round_{{ r - 1 }} as state on members.cell_id = state.cell_id
-        where not members.is_parent and not state.suppressed
-    ) as candidates
-    where pick_order = 1
-),
-
-round_{{ r }} as (
+judged_{{ r }} as (
+    -- every cell with each family it belongs to (none: one row, family_id null), and whether
+    -- that family is exposed: its parent published and exactly one of several children withheld
     select
         state.cell_id,
         state.n,
-        state.suppressed or picks.cell_id is not null as suppressed,
-        coalesce(
-            state.suppression_reason,
-            case when picks.cell_id is not null then
-                'secondary: protects a withheld cell among '
-                || replace(picks.family, '_', ' ')
-            end
-        ) as suppression_reason
+        state.suppressed,
+        state.suppression_reason,
+        members.family,
+        members.family_id is not null
+            and max(case when members.is_parent and not state.suppressed then 1 else 0 end)
+                over (partition by members.family_id) = 1
+            and sum(case when not members.is_parent then 1 else 0 end)
+                over (partition by members.family_id) > 1
+            and sum(case when not members.is_parent and state.suppressed then 1 else 0 end)
+                over (partition by members.family_id) = 1
+            as family_exposed,
+        -- candidates (children still published) of the family in order: smallest n, then id
+        not members.is_parent and not state.suppressed and row_number() over (
+            partition by members.family_id, members.is_parent or state.suppressed
+            order by state.n, state.cell_id
+        ) = 1 as first_candidate
     from round_{{ r - 1 }} as state
-    left join (
-        select cell_id, min(family) as family from picked_{{ r }} group by cell_id
-    ) as picks on state.cell_id = picks.cell_id
+    left join members on state.cell_id = members.cell_id
+),
+
+round_{{ r }} as (
+    -- a cell first among the candidates of an exposed family is withheld too
+    select
+        cell_id,
+        min(n) as n,
+        bool_or(suppressed or coalesce(family_exposed and first_candidate, false)) as suppressed,
+        coalesce(
+            min(suppression_reason),
+            'secondary: protects a withheld cell among '
+            || replace(min(case when family_exposed and first_candidate then family end), '_', ' ')
+        ) as suppression_reason
+    from judged_{{ r }}
+    group by cell_id
 ){{ "," if not loop.last }}
 {% endfor %}
 
 select
-    {{ coprod.star_except(['suppressed', 'suppression_reason'], 'cells') }},
+    {{ columns_of(ref('int_measure_cells'), 'cells') }},
     final.suppressed,
     final.suppression_reason
 from cells

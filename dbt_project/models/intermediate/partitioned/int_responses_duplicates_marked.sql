@@ -22,7 +22,7 @@ ranked_copies as (
 
 kept_copies as (
     select
-        {{ coprod.star_except(['copy_rank']) }},
+        {{ columns_of(ref('stg_validated__responses')) }},
         lag(submitted_at_utc) over (
             partition by organisation_id, wave, respondent_key, answers_fingerprint
             order by submitted_at_utc, response_key
@@ -33,7 +33,7 @@ kept_copies as (
 
 classified as (
     select
-        {{ coprod.star_except(['previous_identical_at']) }},
+        {{ columns_of(ref('stg_validated__responses')) }},
         false as is_reexported_copy,
         coalesce(
             respondent_key is not null
@@ -47,7 +47,7 @@ classified as (
     union all
 
     select
-        {{ coprod.star_except(['copy_rank']) }},
+        {{ columns_of(ref('stg_validated__responses')) }},
         true as is_reexported_copy,
         false as is_repeat_submission
     from ranked_copies
