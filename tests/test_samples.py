@@ -23,6 +23,7 @@ from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.warehouse import dbt_warehouse_vars
 from tests.builders import as_text
 from tests.conftest import SAMPLES, copy_samples, open_workspace
+from tests.test_sql_style import sqlfluff
 
 # Personal data the sample generator plants in the exports' own columns and comments.
 PLANTED = [
@@ -319,3 +320,11 @@ def test_the_dbt_unit_tests_hold(ran, tmp_path):
     for name in passed:
         assert re.search(rf"PASS \S+::{name}\b", result.stdout), name
     assert "PASS=4 " in result.stdout
+
+
+def test_the_dbt_sql_follows_the_house_style(ran, tmp_path):
+    """sqlfluff over every model and data test (tests/test_sql_style.py shows it can fail)."""
+    workspace, _ = ran
+    result = sqlfluff(tmp_path, workspace.warehouse, "models", "tests")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "All Finished" in result.stdout and "FAIL" not in result.stdout

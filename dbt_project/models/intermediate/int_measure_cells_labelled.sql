@@ -6,9 +6,14 @@ with cells as (
 
 group_labels as (
     select 'all' as group_id, 'All respondents' as group_label
-    union all select 'workforce', 'Workforce (all staff roles)'
-    union all select 'lived_experience', 'Lived experience (people who draw on care and carers)'
-    union all select group_id, label from {{ ref('ref_respondent_groups') }}
+    union all
+    select 'workforce' as group_id, 'Workforce (all staff roles)' as group_label
+    union all
+    select
+        'lived_experience' as group_id,
+        'Lived experience (people who draw on care and carers)' as group_label
+    union all
+    select group_id, label as group_label from {{ ref('ref_respondent_groups') }}
 )
 
 select

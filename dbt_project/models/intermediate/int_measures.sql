@@ -15,19 +15,20 @@ with catalogue as (
 
 themes as (
     select
-        'theme_' || lower(questions.question_id) || '__' || options.option_code as measure_id,
-        questions.concept || ': ' || options.label as measure_label,
+        'theme_' || lower(questions.question_id) || '__' || answer_options.option_code
+            as measure_id,
+        questions.concept || ': ' || answer_options.label as measure_label,
         'theme' as measure_family,
         questions.question_id,
-        options.option_code as numerator_codes,
+        answer_options.option_code as numerator_codes,
         questions.asked_of as applies_to,
         'Answers coded with this theme over non-blank answers (an answer can have several themes)'
             as description
     from {{ ref('ref_questions') }} as questions
-    inner join {{ ref('ref_answer_options') }} as options
-        on questions.option_set_id = options.option_set_id
+    inner join {{ ref('ref_answer_options') }} as answer_options
+        on questions.option_set_id = answer_options.option_set_id
     where questions.open_coding = 'themes'
-      and options.option_code <> questions.fallback_code
+      and answer_options.option_code <> questions.fallback_code
 )
 
 select * from catalogue

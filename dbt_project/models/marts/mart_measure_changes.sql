@@ -23,10 +23,10 @@ paired as (
     from cells as this_wave
     left join cells as baseline
         on {{ same_cell('this_wave', 'baseline') }}
-        and baseline.wave = this_wave.baseline_wave
+        and this_wave.baseline_wave = baseline.wave
     left join cells as previous
         on {{ same_cell('this_wave', 'previous') }}
-        and previous.wave = this_wave.previous_wave
+        and this_wave.previous_wave = previous.wave
     where not this_wave.is_baseline
 ),
 
@@ -83,6 +83,7 @@ select
             then 'not comparable with previous wave: question wording changed ('
                 || coalesce(prev_trend_group, 'mixed wordings') || ' then '
                 || coalesce(trend_group, 'mixed wordings') || ')'
-        when prev_suppressed then {{ coprod.quoted_text("withheld: the previous wave's cell is suppressed") }}
+        when prev_suppressed
+            then {{ coprod.quoted_text("withheld: the previous wave's cell is suppressed") }}
     end as note
 from judged

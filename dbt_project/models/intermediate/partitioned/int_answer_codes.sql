@@ -52,7 +52,7 @@ select
     all_codes.question_version,
     versions.trend_group,
     all_codes.option_code,
-    options.is_valid,
+    answer_options.is_valid,
     all_codes.coded_by
 from all_codes
 inner join responses
@@ -60,9 +60,9 @@ inner join responses
     and all_codes.response_key = responses.response_key
     and all_codes.file_sha256 = responses.file_sha256
 inner join questions on all_codes.question_id = questions.question_id
-inner join {{ ref('ref_answer_options') }} as options
-    on questions.option_set_id = options.option_set_id
-    and all_codes.option_code = options.option_code
+inner join {{ ref('ref_answer_options') }} as answer_options
+    on questions.option_set_id = answer_options.option_set_id
+    and all_codes.option_code = answer_options.option_code
 inner join {{ ref('ref_question_versions') }} as versions
     on all_codes.question_id = versions.question_id
     and all_codes.question_version = versions.question_version

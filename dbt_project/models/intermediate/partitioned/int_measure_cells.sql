@@ -44,15 +44,15 @@ answered_questions as (
     select
         organisation_id,
         wave,
-        min(service_id),
-        min(respondent_group),
-        min(rollup),
+        min(service_id) as service_id,
+        min(respondent_group) as respondent_group,
+        min(rollup) as rollup,
         response_key,
         file_sha256,
         question_id,
-        min(trend_group),
-        min(question_version),
-        {{ coprod.array_agg_of('option_code') }}
+        min(trend_group) as trend_group,
+        min(question_version) as question_version,
+        {{ coprod.array_agg_of('option_code') }} as chosen
     from valid_codes
     where answer_type = 'multi'
     group by organisation_id, wave, file_sha256, response_key, question_id
@@ -76,7 +76,7 @@ outcomes as (
     from answered_questions
     inner join measures
         on answered_questions.question_id = measures.question_id
-        and (measures.applies_to = 'all' or measures.applies_to = answered_questions.rollup)
+        and (measures.applies_to = 'all' or answered_questions.rollup = measures.applies_to)
 ),
 
 -- Counted first at the finest grain (service x role), so the breakdowns below add up a few
@@ -96,20 +96,20 @@ expanded as (
         'all' as group_id, n, k, trend_group, question_version
     from finest
     union all
-    select organisation_id, wave, measure_id, 'organisation_rollup', 'all', rollup,
-        n, k, trend_group, question_version
+    select organisation_id, wave, measure_id, 'organisation_rollup' as breakdown,
+        'all' as service_id, rollup as group_id, n, k, trend_group, question_version
     from finest
     union all
-    select organisation_id, wave, measure_id, 'organisation_group', 'all', respondent_group,
-        n, k, trend_group, question_version
+    select organisation_id, wave, measure_id, 'organisation_group' as breakdown,
+        'all' as service_id, respondent_group as group_id, n, k, trend_group, question_version
     from finest
     union all
-    select organisation_id, wave, measure_id, 'service', service_id, 'all',
-        n, k, trend_group, question_version
+    select organisation_id, wave, measure_id, 'service' as breakdown, service_id,
+        'all' as group_id, n, k, trend_group, question_version
     from finest
     union all
-    select organisation_id, wave, measure_id, 'service_rollup', service_id, rollup,
-        n, k, trend_group, question_version
+    select organisation_id, wave, measure_id, 'service_rollup' as breakdown, service_id,
+        rollup as group_id, n, k, trend_group, question_version
     from finest
 )
 

@@ -15,7 +15,7 @@ ranked_copies as (
         *,
         row_number() over (
             partition by organisation_id, wave, response_key
-            order by file_seen_at desc, file_sha256
+            order by file_seen_at desc, file_sha256 asc
         ) as copy_rank
     from responses
 ),
@@ -56,9 +56,9 @@ classified as (
 
 select
     classified.*,
-    groups.rollup,
+    respondent_groups.rollup,
     not classified.is_reexported_copy and not classified.is_repeat_submission
         as counts_in_measures
 from classified
-inner join {{ ref('ref_respondent_groups') }} as groups
-    on classified.respondent_group = groups.group_id
+inner join {{ ref('ref_respondent_groups') }} as respondent_groups
+    on classified.respondent_group = respondent_groups.group_id

@@ -11,7 +11,7 @@ with cells as (
     {{- in_partitions_to_build('cells') }}
 ),
 
-groups as (
+respondent_groups as (
     select group_id, rollup from {{ ref('ref_respondent_groups') }}
 ),
 
@@ -20,31 +20,33 @@ members as (
         breakdown = 'organisation' as is_parent, organisation_id, wave, measure_id
     from cells where breakdown in ('service', 'organisation')
     union all
-    select 'rollups_of_organisation', 'all', cell_id, breakdown = 'organisation',
-        organisation_id, wave, measure_id
+    select 'rollups_of_organisation' as family, 'all' as scope, cell_id,
+        breakdown = 'organisation' as is_parent, organisation_id, wave, measure_id
     from cells where breakdown in ('organisation_rollup', 'organisation')
     union all
-    select 'groups_of_rollup', coalesce(groups.rollup, cells.group_id), cell_id,
-        breakdown = 'organisation_rollup', organisation_id, wave, measure_id
-    from cells left join groups on cells.group_id = groups.group_id
-    where breakdown in ('organisation_group', 'organisation_rollup')
+    select 'groups_of_rollup' as family,
+        coalesce(respondent_groups.rollup, cells.group_id) as scope, cells.cell_id,
+        cells.breakdown = 'organisation_rollup' as is_parent, cells.organisation_id, cells.wave,
+        cells.measure_id
+    from cells left join respondent_groups on cells.group_id = respondent_groups.group_id
+    where cells.breakdown in ('organisation_group', 'organisation_rollup')
     union all
-    select 'rollups_of_service', service_id, cell_id, breakdown = 'service',
-        organisation_id, wave, measure_id
+    select 'rollups_of_service' as family, service_id as scope, cell_id,
+        breakdown = 'service' as is_parent, organisation_id, wave, measure_id
     from cells where breakdown in ('service_rollup', 'service')
     union all
-    select 'services_of_rollup', group_id, cell_id, breakdown = 'organisation_rollup',
-        organisation_id, wave, measure_id
+    select 'services_of_rollup' as family, group_id as scope, cell_id,
+        breakdown = 'organisation_rollup' as is_parent, organisation_id, wave, measure_id
     from cells where breakdown in ('service_rollup', 'organisation_rollup')
 )
 
 select
-    concat_ws('|', family, organisation_id, wave, measure_id, scope) as family_id,
     family,
     organisation_id,
     wave,
     measure_id,
     scope,
     cell_id,
-    is_parent
+    is_parent,
+    concat_ws('|', family, organisation_id, wave, measure_id, scope) as family_id
 from members
