@@ -121,18 +121,7 @@ def build(
 
     arguments = json.dumps({"folder": str(ingest), "tables": tables})
     run_dbt(work, ["run-operation", "register_ingest_tables", "--args", arguments])
-    # The dbt unit tests check the SQL's rules on rows written by hand and run on DuckDB in
-    # `make test`; on Spark their given rows stand in for relations that columns_of() looks up
-    # in the metastore, which a unit test's stand-in is not. The data tests all run here.
-    run_dbt(
-        work,
-        [
-            "build",
-            *(["--full-refresh"] if partitions is None else []),
-            "--exclude-resource-type",
-            "unit_test",
-        ],
-    )
+    run_dbt(work, ["build", *(["--full-refresh"] if partitions is None else [])])
     built = time.perf_counter()
 
     publications = work / "publications"

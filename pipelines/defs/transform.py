@@ -119,6 +119,10 @@ def _build_partitions_in_batches(
                 "build",
                 "--select",
                 f"+{selection}" if first else selection,
+                # tests whose every parent this batch builds; one that also reads a seed the
+                # batch leaves out (a relationship between seeds) runs in the final build
+                "--indirect-selection",
+                "cautious",
                 *(["--full-refresh"] if first and full_refresh else UNCHANGED_REFERENCE),
                 *NO_UNIT_TESTS,
                 *dbt_warehouse_vars(warehouse),

@@ -11,13 +11,7 @@
 {% set rounds = 4 %}
 
 with cells as (
-    select
-        *,
-        n < {{ var('min_cell_size') }} as suppressed,
-        case when n < {{ var('min_cell_size') }}
-            then 'fewer than {{ var("min_cell_size") }} valid answers'
-        end as suppression_reason
-    from {{ ref('int_measure_cells') }} as cells
+    select * from {{ ref('int_measure_cells') }} as cells
     {{- in_partitions_to_build('cells') }}
 ),
 
@@ -28,7 +22,14 @@ members as (
 ),
 
 round_0 as (
-    select cell_id, n, suppressed, suppression_reason from cells
+    select
+        cell_id,
+        n,
+        n < {{ var('min_cell_size') }} as suppressed,
+        case when n < {{ var('min_cell_size') }}
+            then 'fewer than {{ var("min_cell_size") }} valid answers'
+        end as suppression_reason
+    from cells
 ),
 
 {#- Each round reads the previous one once: a round that read it three times (once for the
@@ -78,7 +79,7 @@ round_{{ r }} as (
 {% endfor %}
 
 select
-    {{ columns_of(ref('int_measure_cells'), 'cells') }},
+    cells.*,
     final.suppressed,
     final.suppression_reason
 from cells

@@ -22,7 +22,7 @@ ranked_copies as (
 
 kept_copies as (
     select
-        {{ columns_of(ref('stg_validated__responses')) }},
+        *,
         lag(submitted_at_utc) over (
             partition by organisation_id, wave, respondent_key, answers_fingerprint
             order by submitted_at_utc, response_key
@@ -31,9 +31,11 @@ kept_copies as (
     where copy_rank = 1
 ),
 
+-- Both branches carry copy_rank and previous_identical_at, so they line up column for column
+-- (and an auditor sees which copy a row is and when its identical predecessor came).
 classified as (
     select
-        {{ columns_of(ref('stg_validated__responses')) }},
+        *,
         false as is_reexported_copy,
         coalesce(
             respondent_key is not null
@@ -43,11 +45,11 @@ classified as (
         ) as is_repeat_submission
     from kept_copies
 
-    -- the same columns in the same order as above
     union all
 
     select
-        {{ columns_of(ref('stg_validated__responses')) }},
+        *,
+        cast(null as timestamp) as previous_identical_at,
         true as is_reexported_copy,
         false as is_repeat_submission
     from ranked_copies
