@@ -232,3 +232,24 @@ def test_a_csv_sheet_is_read_too(workspace):
     (workspace.coding / "coded.csv").write_bytes(b"\xef\xbb\xbf" + frame.write_csv().encode())
     assert workspace.run().success
     assert figures(workspace, "understanding_comprehensive")[2025] == (15, 21, 71.4)
+
+
+def test_a_rotated_hash_key_re_keys_the_stored_codes(workspace, module_monkeypatch):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    module_monkeypatch.setenv("COPROD_HASH_KEY", "a new secret key for the round trip")
+    result = defs.resolve_job_def("coprod_full_run").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        run_config={"ops": {"ingest__survey_exports": {"config": {"rotate_key": True}}}},
+    )
+    assert result.success
+    assert check_result(result).passed  # no code was left matching nothing
+    # Every response key changed, yet the three analyst codes still count.
+    assert figures(workspace, "understanding_comprehensive")[2025] == (15, 21, 71.4)
+    fingerprints = workspace.query("select distinct key_fingerprint from ingest.analyst_codes")
+    assert fingerprints["key_fingerprint"].to_list() == [
+        key_fingerprint(b"a new secret key for the round trip")
+    ]

@@ -79,6 +79,7 @@ def take_in_coding_sheets(
     fingerprint = stored_fingerprint(con)
     if fingerprint is not None:
         intake.codes_rekeyed, intake.codes_stranded = _rekey(con, fingerprint)
+        _follow_reexports(con, fingerprint)
     seen = dict(con.execute(f"select sheet_sha256, status from {CODING_SHEETS}").fetchall())
     questions = _coding_rules(reference)
     for file in returned_files(coding_dir):
@@ -282,8 +283,9 @@ def _record(con, outcome: SheetOutcome, now: dt.datetime) -> None:
 
 def _rekey(con, fingerprint: str) -> tuple[int, int]:
     """Codes made under another hash key get the response key their answer's file and row have
-    now (ingest re-read every file under the new key); those whose file is no longer read keep
-    the old key and match nothing: counted, and reported by the asset as a failed check."""
+    now (ingest re-read every current file under the new key); those whose file is no longer
+    current keep the old key and match nothing: counted, and reported by the asset as a failed
+    check."""
     stale = con.execute(
         f"select count(*) from {ANALYST_CODES} where key_fingerprint <> ?", [fingerprint]
     ).fetchall()[0][0]
@@ -295,10 +297,39 @@ def _rekey(con, fingerprint: str) -> tuple[int, int]:
         set response_key = r.response_key, key_fingerprint = ?
         from ingest.responses as r
         where a.key_fingerprint <> ? and r.file_sha256 = a.file_sha256
-            and r.row_number = a.row_number""",
+            and r.row_number = a.row_number
+            and r.file_sha256 in (select file_sha256 from ingest.current_files)""",
         [fingerprint, fingerprint],
     )
     stranded = con.execute(
         f"select count(*) from {ANALYST_CODES} where key_fingerprint <> ?", [fingerprint]
     ).fetchall()[0][0]
     return stale - stranded, stranded
+
+
+def _follow_reexports(con, fingerprint: str) -> None:
+    """Point each code at the current file holding its response (a re-export replaces the file
+    it was read from), so that a later key rotation finds the row to re-key it from."""
+    moved = f"""
+        select * from {ANALYST_CODES}
+        where key_fingerprint = ?
+            and file_sha256 not in (select file_sha256 from ingest.current_files)"""
+    if not scalar(con, f"select count(*) from ({moved})", [fingerprint]):
+        return  # the usual case: nothing to look up in the (large) responses
+    con.execute(
+        f"""
+        update {ANALYST_CODES} as a
+        set file_sha256 = r.file_sha256, row_number = r.row_number
+        from (
+            select organisation_id, wave, response_key,
+                   arg_max(file_sha256, file_seen_at) as file_sha256,
+                   arg_max(row_number, file_seen_at) as row_number
+            from validated.responses
+            where response_key in (select response_key from ({moved}))
+            group by all) as r
+        where a.key_fingerprint = ?
+            and a.file_sha256 not in (select file_sha256 from ingest.current_files)
+            and r.organisation_id = a.organisation_id and r.wave = a.wave
+            and r.response_key = a.response_key""",
+        [fingerprint, fingerprint],
+    )
