@@ -1,7 +1,7 @@
 """Personal data placed everywhere an export can carry it (free text, service and group cells,
 answer cells, times, respondent references, column headers, a wrong tool's header row) is found
-in no output: no warehouse table, review sheet, log, quarantine note, mart, report, Data Docs
-page or Dagster event. Only the archived and quarantined originals keep it, readable by their
+in no output: no warehouse table, review sheet (the coding sheet and a returned copy of it
+included), log, quarantine note, mart, report, Data Docs page or Dagster event. Only the archived and quarantined originals keep it, readable by their
 owner alone."""
 
 from __future__ import annotations
