@@ -1,4 +1,4 @@
-{{ config(tags=['reference']) }}
+{{ config(tags=['reference'], meta={'dagster': {'ref': {'name': 'ref_codebook'}}}) }}
 -- Every code the codebook gives is an option of its question (a misspelt code in
 -- ref_codebook.csv would otherwise code answers into a code no measure counts).
 select codebook.question_id, codebook.code, codebook.rule
