@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.automation import inbox_sensor, nightly_schedule
+from pipelines.defs.coding import analyst_codes, open_answers_to_code
 from pipelines.defs.ingest import (
     registry_tables,
     review_lists,
@@ -30,8 +31,10 @@ ALL_ASSETS = [
     survey_exports,
     registry_tables,
     validated_tables,
+    analyst_codes,
     review_lists,
     coprod_dbt_models,
+    open_answers_to_code,
     staged_marts,
     organisation_reports,
     published_marts,

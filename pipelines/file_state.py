@@ -9,13 +9,22 @@ and publication alike.
   ingest.responses, ingest.answers, ingest.open_answers, ingest.rejected
                            what the reader made of each version, keyed by file_sha256; written
                            once, never rewritten unless that version is read again
+  ingest.coding_sheets     one row per coding sheet (by sha256) read from data/coding/: accepted
+                           or refused, and why
+  ingest.analyst_codes     the codes analysts gave open answers in accepted coding sheets, keyed
+                           by organisation, wave, response key and question, with the hash key's
+                           fingerprint they were made under and the answer's file and row (so a
+                           rotated key can re-key them)
   validated.*              views: the current version of every file, less what validation set
                            aside (validated.validation_rejects). Rows are kept once, in ingest.*
+                           validated.analyst_codes: the analyst codes made under the current key
   validated.modelled_files the current files as of the last successful dbt build, and
   validated.model_state    the fingerprint of the dbt project that built them
+  validated.modelled_codes the analyst codes as of the last successful dbt build
   validated.partitions_to_build
-                           the (organisation, wave) partitions whose current files differ from
-                           the modelled ones: all that the incremental dbt models recompute
+                           the (organisation, wave) partitions whose current files or analyst
+                           codes differ from the modelled ones: all that the incremental dbt
+                           models recompute
   validated.build_batch, validated.partitions_in_build
                            what the running dbt build recomputes: every partition to build, or
                            one batch of them when they hold too many responses for one build
@@ -35,6 +44,8 @@ import polars as pl
 CURRENT_FILES = "ingest.current_files"
 LATEST_OUTCOMES = "ingest.latest_outcomes"
 PARTITIONS_TO_BUILD = "validated.partitions_to_build"
+ANALYST_CODES = "ingest.analyst_codes"
+CODING_SHEETS = "ingest.coding_sheets"
 BUILD_BATCH = "validated.build_batch"
 
 _TABLES = """
@@ -65,6 +76,19 @@ create table if not exists ingest.open_answers (
 create table if not exists ingest.rejected (
     file_sha256 varchar, row_number bigint, response_key varchar, stage varchar,
     source_column varchar, value_redacted varchar, reason varchar);
+create table if not exists ingest.coding_sheets (
+    sheet_sha256 varchar primary key, file_name varchar, seen_at timestamptz, status varchar,
+    reason varchar, rows_read integer, codes_accepted integer);
+create table if not exists ingest.analyst_codes (
+    organisation_id varchar, wave integer, response_key varchar, question_id varchar,
+    option_code varchar, key_fingerprint varchar, file_sha256 varchar, row_number bigint,
+    sheet_sha256 varchar, coded_at timestamptz);
+-- Written by pipelines/hash_key.py when ingest adopts a key; created here so that the view of
+-- analyst codes can name it before the first ingest.
+create table if not exists ingest.hash_key (fingerprint varchar, recorded_at timestamptz);
+create table if not exists validated.modelled_codes (
+    organisation_id varchar, wave integer, response_key varchar, question_id varchar,
+    option_code varchar);
 create table if not exists validated.validation_rejects (
     file_sha256 varchar, row_number bigint, response_key varchar, question_id varchar,
     option_code varchar, reason varchar);
@@ -122,14 +146,30 @@ select x.file_sha256, x.row_number, x.response_key, 'validate' as stage,
        x.question_id as source_column, null::varchar as value_redacted, x.reason
 from validated.validation_rejects x semi join {CURRENT_FILES} f using (file_sha256);
 
+-- Codes made under another key would match no answer: they wait to be re-keyed (analyst_codes).
+create or replace view validated.analyst_codes as
+select organisation_id, wave, response_key, question_id, option_code, sheet_sha256
+from {ANALYST_CODES}
+where key_fingerprint in (select fingerprint from ingest.hash_key);
+
+-- A partition is rebuilt when its current files changed, or the analyst codes of its answers.
 create or replace view {PARTITIONS_TO_BUILD} as
 with current_files as (
     select file_sha256, read_fingerprint, organisation_id, wave from {CURRENT_FILES}),
 changed as (
     (select * from current_files except select * from validated.modelled_files)
     union all
-    (select * from validated.modelled_files except select * from current_files))
-select distinct organisation_id, wave from changed;
+    (select * from validated.modelled_files except select * from current_files)),
+current_codes as (
+    select organisation_id, wave, response_key, question_id, option_code
+    from validated.analyst_codes),
+changed_codes as (
+    (select * from current_codes except select * from validated.modelled_codes)
+    union all
+    (select * from validated.modelled_codes except select * from current_codes))
+select distinct organisation_id, wave from changed
+union
+select distinct organisation_id, wave from changed_codes;
 
 create or replace view validated.partitions_in_build as
 select organisation_id, wave from {BUILD_BATCH}
@@ -233,16 +273,22 @@ def built_model_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
 def forget_modelled(con: duckdb.DuckDBPyConnection) -> None:
     """Before a full rebuild: no partition counts as built until the build succeeds."""
     con.execute("delete from validated.modelled_files")
+    con.execute("delete from validated.modelled_codes")
 
 
 def mark_modelled(con: duckdb.DuckDBPyConnection, model_fingerprint: str) -> None:
-    """After a successful dbt build: the current files are what the models now hold, built by
-    the dbt project whose fingerprint is given."""
+    """After a successful dbt build: the current files and analyst codes are what the models
+    now hold, built by the dbt project whose fingerprint is given."""
     con.execute("begin transaction")
     con.execute("delete from validated.modelled_files")
     con.execute(f"""
         insert into validated.modelled_files
         select file_sha256, read_fingerprint, organisation_id, wave from {CURRENT_FILES}""")
+    con.execute("delete from validated.modelled_codes")
+    con.execute("""
+        insert into validated.modelled_codes
+        select organisation_id, wave, response_key, question_id, option_code
+        from validated.analyst_codes""")
     con.execute("delete from validated.model_state")
     con.execute("insert into validated.model_state values (?)", [model_fingerprint])
     con.execute("commit")

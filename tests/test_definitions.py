@@ -19,9 +19,15 @@ EXPECTED_GROUPS = {
         "validated/answers",
         "validated/open_answers",
         "validated/rejected_rows",
+        "validated/analyst_codes",
         "review/rejected_rows_csv",
     },
-    "publish": {"publish/staged_marts", "publish/organisation_reports", "publish/published_marts"},
+    "publish": {
+        "publish/staged_marts",
+        "publish/organisation_reports",
+        "publish/published_marts",
+        "review/open_answers_to_code",
+    },
     "marts": {
         "marts/mart_measures",
         "marts/mart_measure_changes",

@@ -1,7 +1,7 @@
 """Personal data placed everywhere an export can carry it (free text, service and group cells,
 answer cells, times, respondent references, column headers, a wrong tool's header row) is found
-in no output: no warehouse table, review sheet, log, quarantine note, mart, report, Data Docs
-page or Dagster event. Only the archived and quarantined originals keep it, readable by their
+in no output: no warehouse table, review sheet (the coding sheet and a returned copy of it
+included), log, quarantine note, mart, report, Data Docs page or Dagster event. Only the archived and quarantined originals keep it, readable by their
 owner alone."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import openpyxl
 import polars as pl
 import pytest
 
@@ -78,10 +79,30 @@ def scanned_run(workspace, tmp_path):
         with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
             from pipelines.definitions import defs
 
-            result = defs.resolve_job_def("coprod_full_run").execute_in_process(
-                instance=instance, raise_on_error=False
-            )
+            job = defs.resolve_job_def("coprod_full_run")
+            assert job.execute_in_process(instance=instance, raise_on_error=False).success
+            # The coding sheet comes back filled in: its codes, log lines and the list of
+            # returned sheets are outputs too.
+            coding = workspace.root / "coding"
+            coding.mkdir()
+            sheet = openpyxl.load_workbook(workspace.root / "review" / "open_answers_to_code.xlsx")
+            sheet["to code"]["I2"] = "unaware_of_challenges"
+            sheet.save(coding / "coded.xlsx")
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
     return workspace, result, dagster_home
+
+
+def spreadsheet_text(path: Path) -> str:
+    """Every cell of every sheet of a workbook (its bytes are compressed: a scan of them would
+    find nothing whatever they held)."""
+    workbook = openpyxl.load_workbook(path)
+    return "\n".join(
+        str(value)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
 
 
 def warehouse_text(warehouse: Path) -> str:
@@ -130,7 +151,12 @@ def test_no_output_holds_the_personal_data_placed_in_the_exports(scanned_run):
     ]
     docs = DATA_DOCS_INDEX.parent
     outputs += [p for p in docs.rglob("*") if p.is_file()] if docs.exists() else []
-    texts = {str(p): p.read_bytes().decode("utf-8", "replace") for p in outputs}
+    texts = {
+        str(p): spreadsheet_text(p)
+        if p.suffix == ".xlsx"
+        else p.read_bytes().decode("utf-8", "replace")
+        for p in outputs
+    }
     texts["warehouse"] = warehouse_text(workspace.warehouse)
     for parquet in workspace.marts.rglob("*.parquet"):
         texts[str(parquet)] = as_text(pl.read_parquet(parquet))
@@ -138,6 +164,11 @@ def test_no_output_holds_the_personal_data_placed_in_the_exports(scanned_run):
     assert any(name.endswith("ingest.log") for name in texts)
     assert any(name.endswith(".reason.txt") for name in texts)
     assert any(name.endswith("rejected_rows.csv") for name in texts)
+    for written in ("open_answers_to_code.xlsx", "open_answers_to_code.csv", "coding_sheets.csv"):
+        assert any(name.endswith(written) for name in texts), written
+    assert any(name.endswith("coding/coded.xlsx") for name in texts)
+    assert "[email]" in texts[str(workspace.root / "review" / "open_answers_to_code.xlsx")]
+    assert workspace.query("select count(*) n from ingest.analyst_codes")["n"][0] == 1
     found = {
         (name, pii) for name, text in texts.items() for pii in PII if pii.lower() in text.lower()
     }

@@ -285,8 +285,9 @@ def test_a_run_shows_one_line_per_phase_and_their_times(ran):
     lines = output.splitlines()
     phases = [line.split(":")[0] for line in lines if ": done in " in line]
     assert phases == [
-        "ingest", "registry", "validate", "dbt build", "review sheets", "stage marts",
-        "Great Expectations gates", "partition gate", "reports", "publish",
+        "ingest", "registry", "validate", "review sheets", "analyst codes", "dbt build",
+        "stage marts", "coding sheet", "Great Expectations gates", "partition gate", "reports",
+        "publish",
     ]  # fmt: skip
     assert "  9 of 9 new file(s) read" in lines
     assert "  check gx_mart_measures: passed" in lines

@@ -23,7 +23,8 @@ nightly_schedule = dg.ScheduleDefinition(
 @dg.sensor(
     job=full_run_job,
     minimum_interval_seconds=60,
-    description="Starts a run when an export with new content (by sha256) lands in the inbox.",
+    description="Starts a run when an export with new content (by sha256) lands in the inbox, "
+    "or a coding sheet in data/coding/.",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, coprod: CoprodSettings):
@@ -33,7 +34,9 @@ def inbox_sensor(context: dg.SensorEvaluationContext, coprod: CoprodSettings):
     seen = set(cursor.get("seen", []))
     # Files whose size and time are unchanged since the last tick are not read again.
     known = {path: KnownHash(*entry) for path, entry in cursor.get("stat", {}).items()}
-    arrived = arrived_files(coprod.settings.inbox_dirs, known)
+    # A coding sheet returned into data/coding/ starts a run too: its codes change the marts.
+    settings = coprod.settings
+    arrived = arrived_files((*settings.inbox_dirs, settings.coding_dir), known)
     stat = {str(a.path): [a.size, a.mtime_ns, a.sha256] for a in arrived}
     new = [a for a in arrived if a.sha256 not in seen]
     if not new:

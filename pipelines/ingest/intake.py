@@ -135,7 +135,8 @@ def config_fingerprint(settings: Settings) -> str:
 def input_fingerprint(
     settings: Settings, file_shas: list[str] | None = None, known: dict | None = None
 ) -> str:
-    """Everything a publication is made from: inbox files, configuration, reference data, models.
+    """Everything a publication is made from: inbox files, coding sheets, configuration,
+    reference data, models.
 
     Recorded in the manifest, so a run can tell that nothing changed and leave the marts be.
     `file_shas` is the inbox as ingest read it; without it, the inbox as it is now (files whose
@@ -146,6 +147,9 @@ def input_fingerprint(
     digest = hashlib.sha256(config_fingerprint(settings).encode())
     for sha in sorted(file_shas):
         digest.update(sha.encode())
+    # Coding sheets returned by analysts change codes, and so the marts (a few small files).
+    for sheet in arrived_files((settings.coding_dir,)):
+        digest.update(b"coding sheet " + sheet.sha256.encode())
     for path in sorted(DBT_PROJECT_DIR.glob("**/*")):
         if path.suffix in {".sql", ".yml"} and "target" not in path.parts:
             digest.update(path.read_bytes())

@@ -1,5 +1,6 @@
 -- Every coded answer of every response that counts, in one shape: closed answers as chosen by
--- the respondent, open answers as coded by an analyst's column (which wins) or by the codebook.
+-- the respondent, open answers as coded in int_open_answers_coded (by an analyst's coding
+-- sheet, an analyst's column in the export, or the codebook: coded_by says which).
 -- Carries the trend group of the question version, which decides what can be trended together.
 with responses as (
     select * from {{ ref('int_responses_duplicates_marked') }} as responses
@@ -20,7 +21,7 @@ questions as (
     select * from {{ ref('ref_questions') }}
 ),
 
-closed_and_analyst as (
+closed as (
     select
         answers.response_key,
         answers.file_sha256,
@@ -30,11 +31,11 @@ closed_and_analyst as (
         answers.coded_by
     from answers
     inner join questions on answers.question_id = questions.question_id
-    where questions.answer_type <> 'open' or answers.coded_by = 'analyst'
+    where questions.answer_type <> 'open'
 ),
 
 all_codes as (
-    select * from closed_and_analyst
+    select * from closed
     union all
     select response_key, file_sha256, question_id, question_version, option_code, coded_by
     from open_codes

@@ -35,9 +35,10 @@ valid_codes as (
 answered_questions as (
     select
         organisation_id, wave, service_id, respondent_group, rollup, response_key, file_sha256,
-        question_id, trend_group, question_version, {{ coprod.array_of('option_code') }} as chosen
+        question_id, trend_group, question_version, {{ coprod.array_of('option_code') }} as chosen,
+        coded_by
     from valid_codes
-    where answer_type <> 'multi'
+    where answer_type = 'single'
     union all
     -- service, group and roll-up are the response's, the same on every row: min() picks it
     -- (any_value would too, but DuckDB's skips nulls and Spark's need not)
@@ -52,9 +53,10 @@ answered_questions as (
         question_id,
         min(trend_group) as trend_group,
         min(question_version) as question_version,
-        {{ coprod.array_agg_of('option_code') }} as chosen
+        {{ coprod.array_agg_of('option_code') }} as chosen,
+        max(coded_by) as coded_by
     from valid_codes
-    where answer_type = 'multi'
+    where answer_type <> 'single'
     group by organisation_id, wave, file_sha256, response_key, question_id
 ),
 
@@ -72,7 +74,8 @@ outcomes as (
         answered_questions.question_version,
         {{ coprod.arrays_overlap(
             'answered_questions.chosen', coprod.split_to_array('measures.numerator_codes', '|')
-        ) }} as is_positive
+        ) }} as is_positive,
+        answered_questions.coded_by
     from answered_questions
     inner join measures
         on answered_questions.question_id = measures.question_id
@@ -86,30 +89,37 @@ finest as (
         organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
         question_version,
         count(*) as n,
-        count(*) filter (where is_positive) as k
+        count(*) filter (where is_positive) as k,
+        count(*) filter (where coded_by = 'analyst') as n_coded_by_analyst,
+        count(*) filter (where coded_by = 'codebook') as n_coded_by_codebook
     from outcomes
     group by all
 ),
 
 expanded as (
     select organisation_id, wave, measure_id, 'organisation' as breakdown, 'all' as service_id,
-        'all' as group_id, n, k, trend_group, question_version
+        'all' as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook, trend_group,
+        question_version
     from finest
     union all
     select organisation_id, wave, measure_id, 'organisation_rollup' as breakdown,
-        'all' as service_id, rollup as group_id, n, k, trend_group, question_version
+        'all' as service_id, rollup as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook,
+        trend_group, question_version
     from finest
     union all
     select organisation_id, wave, measure_id, 'organisation_group' as breakdown,
-        'all' as service_id, respondent_group as group_id, n, k, trend_group, question_version
+        'all' as service_id, respondent_group as group_id, n, k, n_coded_by_analyst,
+        n_coded_by_codebook, trend_group, question_version
     from finest
     union all
     select organisation_id, wave, measure_id, 'service' as breakdown, service_id,
-        'all' as group_id, n, k, trend_group, question_version
+        'all' as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook, trend_group,
+        question_version
     from finest
     union all
     select organisation_id, wave, measure_id, 'service_rollup' as breakdown, service_id,
-        rollup as group_id, n, k, trend_group, question_version
+        rollup as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook, trend_group,
+        question_version
     from finest
 )
 
@@ -123,6 +133,9 @@ select
     group_id,
     cast(sum(n) as bigint) as n,
     cast(sum(k) as bigint) as k,
+    -- Of n, the open answers coded by an analyst and by the codebook (0 for closed questions).
+    cast(sum(n_coded_by_analyst) as bigint) as n_coded_by_analyst,
+    cast(sum(n_coded_by_codebook) as bigint) as n_coded_by_codebook,
     -- Versions whose wording differs are in different trend groups; a cell mixing them has
     -- none (null), so no change is computed against it.
     case when count(distinct trend_group) = 1 then min(trend_group) end as trend_group,

@@ -1,10 +1,16 @@
--- Free-text answers coded with the codebook (ref_codebook.csv): a phrase matches as whole words,
--- case-insensitively (both sides reduced to their words, then a plain substring search: a
--- regular expression per answer and phrase cost a minute per million answers). 'level'
--- questions get one code (lowest priority number wins, else the question's fallback); 'themes'
--- questions get every matching theme (else the fallback).
--- Where an export carries an analyst's own coding of the answer, that coding wins and the
--- answer is not coded here.
+-- Every non-blank open answer with its code(s) and who gave them:
+--   1. an analyst, in a coding sheet dropped into data/coding/ (ingest/analyst_codes), keyed by
+--      response and question, so a re-export of the same responses keeps its codes;
+--   2. else an analyst, in a coding column of the export itself;
+--   3. else the codebook (ref_codebook.csv, phrases prepared in int_codebook_phrases).
+-- A codebook rule matches when each of its parts (who, how...) has a phrase in the answer and
+-- none of its `unless` phrases is there. Phrases match as whole words, any case (answers and
+-- phrases reduced to their words, then plain substring searches: a regular expression per
+-- answer and phrase cost a minute per million answers). 'level' questions get the code of the
+-- matching rule with the lowest priority number; 'themes' questions every code found at the
+-- lowest matching priority (so "unaware of challenges", priority 2, is given only when no
+-- challenge, priority 1, is named). No rule: the question's fallback code.
+-- coded_because says why, for the analyst reading the coding sheet.
 with responses as (
     select response_key, file_sha256, organisation_id, wave
     from {{ ref('stg_validated__responses') }} as responses
@@ -19,6 +25,11 @@ texts as (
 answers as (
     select * from {{ ref('stg_validated__answers') }} as answers
     {{- in_partitions_to_build('answers') }}
+),
+
+sheet_codes as (
+    select * from {{ ref('stg_validated__analyst_codes') }} as sheet_codes
+    {{- in_partitions_to_build('sheet_codes') }}
 ),
 
 open_answers as (
@@ -37,10 +48,48 @@ open_answers as (
     where texts.part = 'answer' and trim(texts.text_redacted) <> ''
 ),
 
-analyst_coded as (
-    select distinct response_key, file_sha256, question_id
+from_sheet as (
+    select
+        open_answers.organisation_id,
+        open_answers.wave,
+        open_answers.response_key,
+        open_answers.file_sha256,
+        open_answers.question_id,
+        open_answers.question_version,
+        sheet_codes.option_code,
+        'analyst' as coded_by,
+        'analyst: coding sheet' as coded_because
+    from open_answers
+    inner join sheet_codes
+        on open_answers.organisation_id = sheet_codes.organisation_id
+        and open_answers.wave = sheet_codes.wave
+        and open_answers.response_key = sheet_codes.response_key
+        and open_answers.question_id = sheet_codes.question_id
+),
+
+from_export as (
+    select
+        answers.organisation_id,
+        answers.wave,
+        answers.response_key,
+        answers.file_sha256,
+        answers.question_id,
+        answers.question_version,
+        answers.option_code,
+        'analyst' as coded_by,
+        'analyst: coding column of the export' as coded_because
     from answers
-    where coded_by = 'analyst'
+    {{ coprod.anti_join() }} from_sheet
+        on answers.response_key = from_sheet.response_key
+        and answers.file_sha256 = from_sheet.file_sha256
+        and answers.question_id = from_sheet.question_id
+    where answers.coded_by = 'analyst'
+),
+
+analyst_coded as (
+    select response_key, file_sha256, question_id from from_sheet
+    union
+    select response_key, file_sha256, question_id from from_export
 ),
 
 to_code as (
@@ -53,8 +102,14 @@ to_code as (
 ),
 
 phrases as (
-    select question_id, code, priority, {{ words_for_matching('phrase') }} as phrase_words
-    from {{ ref('ref_codebook') }}
+    select * from {{ ref('int_codebook_phrases') }}
+),
+
+rule_parts as (
+    select question_id, code, rule, count(distinct part) as parts
+    from phrases
+    where part <> 'unless'
+    group by question_id, code, rule
 ),
 
 questions as (
@@ -63,7 +118,7 @@ questions as (
     where answer_type = 'open'
 ),
 
-matches as (
+found as (
     select
         to_code.organisation_id,
         to_code.wave,
@@ -72,31 +127,59 @@ matches as (
         to_code.question_id,
         to_code.question_version,
         phrases.code,
-        phrases.priority
+        phrases.priority,
+        phrases.rule,
+        phrases.part,
+        phrases.phrase
     from to_code
     inner join phrases
         on to_code.question_id = phrases.question_id
-        and {{ coprod.text_contains('to_code.text_words', 'phrases.phrase_words') }}
+        and {{ phrase_occurs('to_code.text_words', 'phrases.before_words', 'phrases.after_words') }}
 ),
 
-ranked as (
+rules_found as (
     select
-        matches.*,
+        organisation_id, wave, response_key, file_sha256, question_id, question_version, code,
+        priority, rule,
+        count(distinct case when part <> 'unless' then part end) as parts_found,
+        count(case when part = 'unless' then 1 end) as unless_found,
+        {{ coprod.string_agg_distinct_sorted("case when part <> 'unless' then phrase end", ', ') }}
+            as phrases_found
+    from found
+    group by organisation_id, wave, response_key, file_sha256, question_id, question_version,
+        code, priority, rule
+),
+
+matched as (
+    select
+        rules_found.*,
         questions.open_coding,
+        min(rules_found.priority) over (
+            partition by rules_found.response_key, rules_found.file_sha256, rules_found.question_id
+        ) as best_priority,
         row_number() over (
-            partition by matches.response_key, matches.file_sha256, matches.question_id
-            order by matches.priority, matches.code
+            partition by rules_found.response_key, rules_found.file_sha256, rules_found.question_id
+            order by rules_found.priority, rules_found.code, rules_found.rule
         ) as match_rank
-    from matches
-    inner join questions on matches.question_id = questions.question_id
+    from rules_found
+    inner join rule_parts
+        on rules_found.question_id = rule_parts.question_id
+        and rules_found.code = rule_parts.code
+        and rules_found.rule = rule_parts.rule
+    inner join questions on rules_found.question_id = questions.question_id
+    where rules_found.parts_found = rule_parts.parts and rules_found.unless_found = 0
 ),
 
 coded as (
-    select distinct
+    select
         organisation_id, wave, response_key, file_sha256, question_id, question_version,
-        code as option_code
-    from ranked
-    where open_coding = 'themes' or match_rank = 1
+        code as option_code,
+        'codebook' as coded_by,
+        {{ coprod.string_agg_distinct_sorted("rule || ' (' || phrases_found || ')'", '; ') }}
+            as coded_because
+    from matched
+    where priority = best_priority and (open_coding = 'themes' or match_rank = 1)
+    group by organisation_id, wave, response_key, file_sha256, question_id, question_version, code
 ),
 
 uncoded as (
@@ -107,7 +190,9 @@ uncoded as (
         to_code.file_sha256,
         to_code.question_id,
         to_code.question_version,
-        questions.fallback_code as option_code
+        questions.fallback_code as option_code,
+        'codebook' as coded_by,
+        'no rule matched: the fallback code' as coded_because
     from to_code
     inner join questions on to_code.question_id = questions.question_id
     {{ coprod.anti_join() }} coded
@@ -116,6 +201,10 @@ uncoded as (
         and to_code.question_id = coded.question_id
 )
 
-select *, 'codebook' as coded_by from coded
+select * from from_sheet
 union all
-select *, 'codebook' as coded_by from uncoded
+select * from from_export
+union all
+select * from coded
+union all
+select * from uncoded

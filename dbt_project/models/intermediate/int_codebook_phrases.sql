@@ -1,0 +1,54 @@
+-- The codebook's phrases (ref_codebook.csv) made ready for matching: each phrase as the words
+-- an answer is matched against (macros/adapters/text.sql: words_for_matching). A phrase ending
+-- in * matches any ending of its last word (its words lose their closing space); a phrase with
+-- ... matches its words before and after with at most three other words between (the part
+-- after is kept apart). A phrase of punctuation only ("?") matches answers without any word.
+with phrases as (
+    select
+        question_id,
+        code,
+        priority,
+        rule,
+        part,
+        phrase,
+        lower(trim(phrase)) as spelled
+    from {{ ref('ref_codebook') }}
+),
+
+parsed as (
+    select
+        *,
+        substr(spelled, length(spelled), 1) = '*' as is_prefix,
+        instr(spelled, '...') as gap_at
+    from phrases
+),
+
+split as (
+    select
+        *,
+        case when gap_at > 0 then substr(spelled, 1, gap_at - 1) else spelled end as before_text,
+        case when gap_at > 0 then substr(spelled, gap_at + 3) end as after_text
+    from parsed
+),
+
+worded as (
+    select
+        *,
+        {{ words_for_matching("replace(before_text, '*', '')") }} as before_full,
+        {{ words_for_matching("replace(after_text, '*', '')") }} as after_full
+    from split
+)
+
+select
+    question_id,
+    code,
+    priority,
+    rule,
+    part,
+    phrase,
+    -- the prefix mark applies to the phrase's last word: the part after ..., if any
+    case when is_prefix and after_text is null
+        then substr(before_full, 1, length(before_full) - 1) else before_full end as before_words,
+    case when is_prefix
+        then substr(after_full, 1, length(after_full) - 1) else after_full end as after_words
+from worded
