@@ -22,21 +22,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from pipelines.file_state import CURRENT_FILES
 from pipelines.publication import PUBLISHED_MARTS, promote, stage_parquet_marts
 from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.warehouse import connect
 
 TARGET = "spark"  # dbt_project/profiles.yml
-# What the dbt sources read (models/staging/_sources.yml), as the pipeline's ingest left it.
-INGEST_TABLES = (
-    "validated.responses",
-    "validated.answers",
-    "validated.open_answers",
-    "validated.rejected_rows",
-    "registry.organisations",
-    "registry.services",
-)
+SOURCES_FILE = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
 # What steers an incremental build (macros/partitions_to_build.sql), as a fresh build sees it:
 # every partition of the current files is to be built, in one batch.
 PARTITIONS = f"select distinct organisation_id, wave from {CURRENT_FILES}"
@@ -45,6 +39,16 @@ STEERING_TABLES = {
     "validated.partitions_in_build": PARTITIONS,
     "validated.build_batch": "select organisation_id, wave from validated.build_batch where false",
 }
+
+
+def ingest_tables() -> list[str]:
+    """Every table the dbt sources read (models/staging/_sources.yml), as the pipeline's ingest
+    left it: read from the declaration, so a new source crosses to Spark without a second list."""
+    declared = yaml.safe_load(SOURCES_FILE.read_text(encoding="utf-8"))["sources"]
+    names = [
+        f"{source['schema']}.{table['name']}" for source in declared for table in source["tables"]
+    ]
+    return [name for name in names if name not in STEERING_TABLES]
 
 
 class BuildFailed(RuntimeError):
@@ -74,7 +78,7 @@ def export_ingest(
             "validated.partitions_to_build": chosen,
             "validated.partitions_in_build": chosen,
         }
-    relations = {name: f"select * from {name}" for name in INGEST_TABLES} | steering
+    relations = {name: f"select * from {name}" for name in ingest_tables()} | steering
     with connect(warehouse, read_only=True) as con:
         for name, query in relations.items():
             (folder / name).mkdir(parents=True)
