@@ -432,9 +432,7 @@ def fitting_table(frame, width: int, rows: int) -> str:
 
     table = ""
     for columns in range(max(frame.width, 1), 0, -1):
-        with pl.Config(
-            tbl_rows=rows, tbl_cols=columns, fmt_str_lengths=40, tbl_width_chars=10_000
-        ):
+        with pl.Config(tbl_rows=rows, tbl_cols=columns, fmt_str_lengths=40, tbl_width_chars=10_000):
             table = str(frame)
         if max(len(line) for line in table.splitlines()) <= width:
             break

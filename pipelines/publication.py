@@ -119,14 +119,28 @@ def git_commit() -> str:
     return commit
 
 
+def new_publication_id(
+    published_at: dt.datetime, staged: list[StagedMart], reports_basis: str = ""
+) -> str:
+    """When a publication was made, then a digest of what it publishes: the marts' rows and what
+    its pages are drawn from (report.report_basis), not the pages themselves, which print it."""
+    content = hashlib.sha256(
+        "".join([*(m.sha256 for m in staged), reports_basis]).encode()
+    ).hexdigest()
+    return f"{published_at:%Y%m%dT%H%M%SZ}-{content[:8]}"
+
+
 def promote(
     staged: list[StagedMart],
     publications_dir: Path,
     marts_link: Path,
     provenance: dict,
     now: dt.datetime | None = None,
+    reports_basis: str = "",
 ) -> tuple[str, bool]:
-    """Swap the staged marts into place. Returns (publication id, whether anything changed)."""
+    """Swap the staged marts into place. Returns (publication id, whether anything changed).
+    `now` and `reports_basis` are those the staged pages were drawn with (report.py), so the
+    id they print is the id made here."""
     previous = current_manifest(marts_link)
     staging = staging_dir(publications_dir)
     reports = {
@@ -145,10 +159,7 @@ def promote(
         return previous["publication_id"], False
 
     now = now or dt.datetime.now(dt.UTC)
-    content = hashlib.sha256(
-        "".join([*(m.sha256 for m in staged), *reports.values()]).encode()
-    ).hexdigest()
-    publication_id = f"{now:%Y%m%dT%H%M%SZ}-{content[:8]}"
+    publication_id = new_publication_id(now, staged, reports_basis)
     documentation = mart_documentation()
     for mart in staged:
         stamp(mart.path, publication_id, now, documentation[mart.name])

@@ -147,7 +147,7 @@ code { font-size: 12px; }
 class Provenance:
     """The publication a page belongs to, as the page prints it."""
 
-    publication: str  # the publication id's first part, its time: manifest.json's id begins so
+    publication: str  # the publication id, as manifest.json and the marts' metadata name it
     published_at: dt.datetime
     source_files: tuple[dict, ...] = ()  # as manifest.json lists them (file_name, file_sha256...)
 
@@ -1045,8 +1045,7 @@ def _sources(provenance: Provenance | None, organisation_id: str) -> str:
     text = (
         f"<p>Publication <b>{escape(provenance.publication)}</b>, published "
         f"{_date(provenance.published_at)}. The publication's manifest.json, beside the marts, "
-        f"names it in full (its publication_id begins {escape(provenance.publication)}) and "
-        "lists every source file with its whole sha256.</p>"
+        "carries the same id and lists every source file with its whole sha256.</p>"
         '<table class="sources"><caption>Survey files behind this report</caption><thead><tr>'
         "<th>File</th><th>Wave</th><th>Tool</th><th>Responses used</th>"
         f"<th>sha256 (first 12)</th></tr></thead><tbody>{rows}</tbody></table>"
@@ -1083,9 +1082,9 @@ def report_provenance(
     """The publication the pages being drawn will belong to. When the staged marts (`staged`:
     publication.StagedMart), the source files and the report code are those of the current
     publication, the pages come out as they are in it and promote() keeps it: they name it.
-    Otherwise they name a new publication at `now`; published_marts passes that time to
-    promote() (publication_time), so the new publication's id begins with it."""
-    from pipelines.publication import current_manifest
+    Otherwise they name a new publication at `now`, whose id promote() makes from the same
+    time (publication_time) and the same basis (report_basis)."""
+    from pipelines.publication import current_manifest, new_publication_id
 
     sources = tuple(json.loads(json.dumps(source_files, default=str)))  # as the manifest has them
     previous = current_manifest(marts_dir)
@@ -1099,12 +1098,18 @@ def report_provenance(
         and code_file.read_text() == report_code()
     ):
         return Provenance(
-            previous["publication_id"].split("-")[0],
+            previous["publication_id"],
             dt.datetime.fromisoformat(previous["published_at"]),
             sources,
         )
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    return Provenance(f"{now:%Y%m%dT%H%M%SZ}", now, sources)
+    return Provenance(new_publication_id(now, staged, report_basis(sources)), now, sources)
+
+
+def report_basis(source_files: list[dict] | tuple[dict, ...]) -> str:
+    """What a publication's pages are drawn from besides its marts: the drawing code and wording,
+    and the source files their footers list. Part of the publication id (new_publication_id)."""
+    return report_code() + json.dumps(list(source_files), sort_keys=True, default=str)
 
 
 def publication_time(reports_dir: Path) -> dt.datetime | None:

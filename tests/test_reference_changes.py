@@ -118,9 +118,6 @@ def test_new_measure_and_reworded_question_need_no_code(workspace, tmp_path):
     # 30/40 after 20/40, across two wordings declared equivalent: +25.0 points, trended.
     assert change["comparable_with_baseline"] is True
     assert change["change_pp_from_baseline"] == 25.0
-    assert (
-        measures.filter(pl.col("measure_id") == "aware", pl.col("wave") == 2025)[
-            "question_versions"
-        ].to_list()
-        == [["2"]]
-    )
+    assert measures.filter(pl.col("measure_id") == "aware", pl.col("wave") == 2025)[
+        "question_versions"
+    ].to_list() == [["2"]]

@@ -13,11 +13,13 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
+from pipelines.publication import new_publication_id
 from pipelines.report import (
     REPORT_CODE_FILE,
     Provenance,
     build_report,
     publication_time,
+    report_basis,
     report_code,
     report_provenance,
     write_reports,
@@ -324,7 +326,7 @@ def test_a_significant_gap_makes_the_headline(marts, gap):
 
 
 PROVENANCE = Provenance(
-    "20260301T101500Z",
+    "20260301T101500Z-1a2b3c4d",
     dt.datetime(2026, 3, 1, 10, 15, tzinfo=dt.UTC),
     (
         {"file_name": "org_2024.csv", "file_sha256": "ab" * 32, "organisation_id": "org",
@@ -339,9 +341,11 @@ PROVENANCE = Provenance(
 
 def test_the_footer_names_the_publication_and_the_organisations_source_files(marts):
     html = build_report(*marts, "org", provenance=PROVENANCE)
-    assert "Publication 20260301T101500Z, published 1 March 2026, 10:15 UTC." in html  # header
+    assert "Publication 20260301T101500Z-1a2b3c4d, published 1 March 2026, 10:15 UTC." in html
     footer = html.split('<footer class="provenance" id="about">')[1].split("</footer>")[0]
-    assert "Publication <b>20260301T101500Z</b>, published 1 March 2026, 10:15 UTC." in footer
+    assert (
+        "Publication <b>20260301T101500Z-1a2b3c4d</b>, published 1 March 2026, 10:15 UTC."
+    ) in footer
     rows = re.findall(r"<tr><td>(.*?)</td></tr>", footer)
     assert rows == [
         "org_2024.csv</td><td>2024</td><td>template</td><td>40</td><td><code>abababababab</code>",
@@ -438,14 +442,21 @@ def test_pages_name_the_current_publication_only_when_promote_will_keep_it(tmp_p
 
     same = report_provenance(marts, staged, sources, now=later)
     assert (same.publication, same.published_at) == (
-        "20260301T101500Z",
+        "20260301T101500Z-1a2b3c4d",
         dt.datetime(2026, 3, 1, 10, 15, tzinfo=dt.UTC),
     )
-    new_time = ("20260402T083005Z", later.replace(microsecond=0))
+    # A new publication: its id is the one promote() will make from the same time and basis,
+    # and its digest tells apart new rows, a new source file and new drawing code.
     changed_rows = [SimpleNamespace(name="mart_measures", sha256="other rows")]
     changed = report_provenance(marts, changed_rows, sources, now=later)
-    assert (changed.publication, changed.published_at) == new_time
+    assert changed.published_at == later.replace(microsecond=0)
+    assert changed.publication == new_publication_id(
+        later.replace(microsecond=0), changed_rows, report_basis(sources)
+    )
+    assert re.fullmatch(r"20260402T083005Z-[0-9a-f]{8}", changed.publication)
     other_file = [{**sources[0], "file_sha256": "cd" * 32}]
-    assert report_provenance(marts, staged, other_file, now=later).publication == new_time[0]
+    by_file = report_provenance(marts, staged, other_file, now=later).publication
     (marts / "reports" / REPORT_CODE_FILE).write_text("older code")
-    assert report_provenance(marts, staged, sources, now=later).publication == new_time[0]
+    by_code = report_provenance(marts, staged, sources, now=later).publication
+    assert len({changed.publication, by_file, by_code}) == 3
+    assert {by_file[:17], by_code[:17]} == {"20260402T083005Z-"}

@@ -27,7 +27,7 @@ from pipelines.quality_gates import (
 from pipelines.reference import load_reference
 from pipelines.registry import load_registry
 from pipelines.registry_schema import ALL_SERVICES
-from pipelines.report import publication_time, report_provenance, write_reports
+from pipelines.report import publication_time, report_basis, report_provenance, write_reports
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse import read_table
 
@@ -246,8 +246,9 @@ def published_marts(
         settings.publications_dir,
         settings.marts_dir,
         provenance,
-        # the time the reports print as their publication: the id begins with it
+        # the time and basis the pages were drawn with: the id they print is the id made here
         now=publication_time(staging_dir(settings.publications_dir) / "reports"),
+        reports_basis=report_basis(sources.to_dicts()),
     )
     context.log.info(f"publication={publication_id} changed={changed}")
     return dg.MaterializeResult(
