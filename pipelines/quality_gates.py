@@ -29,14 +29,17 @@ import pandas as pd
 
 from pipelines.settings import EXPECTATIONS_DIR
 
-DATA_DOCS_INDEX = (
-    EXPECTATIONS_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-)
-# GX's validation results store (great_expectations.yml): what the Data Docs index lists.
-VALIDATIONS_STORE = EXPECTATIONS_DIR / "gx" / "uncommitted" / "validations"
-
-
 SUITES_DIR = EXPECTATIONS_DIR / "gx" / "expectations"
+
+
+def data_docs_index(results_dir: Path) -> Path:
+    """The Data Docs of the validations stored in `results_dir` (settings.gx_results_dir)."""
+    return results_dir / "data_docs" / "index.html"
+
+
+def validations_store(results_dir: Path) -> Path:
+    """GX's validation results store (great_expectations.yml): what the Data Docs index lists."""
+    return results_dir / "validations"
 
 
 @dataclass(frozen=True)
@@ -63,22 +66,28 @@ def gate_fingerprint(mart: str, parameters: dict) -> str:
 _CONTEXT_LOCK = threading.Lock()
 
 
-def _context():
-    with _CONTEXT_LOCK:  # loaded once, whichever thread asks first
-        return _load_context()
+def _context(results_dir: Path):
+    with _CONTEXT_LOCK:  # loaded once per results folder, whichever thread asks first
+        return _load_context(results_dir.resolve())
 
 
 @cache
-def _load_context():
+def _load_context(results_dir: Path):
+    """The suites and checkpoints of expectations/gx, storing results in `results_dir`: each
+    workspace keeps its own validation history and Data Docs beside its data."""
     import great_expectations as gx
 
-    return gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
+    return gx.get_context(
+        mode="file",
+        project_root_dir=str(EXPECTATIONS_DIR),
+        runtime_environment={"coprod_gx_results_dir": str(results_dir)},
+    )
 
 
-def prepare_in_background() -> None:
+def prepare_in_background(results_dir: Path) -> None:
     """Import Great Expectations and load its project (about 3 s) in a thread of this process
     while it waits for another one (dbt), so that the gates do not pay for it on every run."""
-    threading.Thread(target=_context, daemon=True, name="gx-prepare").start()
+    threading.Thread(target=_context, args=(results_dir,), daemon=True, name="gx-prepare").start()
 
 
 def row_count_floor(previous_rows: int | None) -> int:
@@ -103,7 +112,11 @@ def _rows_to_validate(parquet: Path, published: Path | None) -> tuple[pd.DataFra
 
 
 def run_gate(
-    mart: str, parquet: Path, parameters: dict, published: Path | None = None
+    mart: str,
+    parquet: Path,
+    parameters: dict,
+    results_dir: Path,
+    published: Path | None = None,
 ) -> GateResult:
     """Validate the staged mart: every row, or, given the published mart that was gated with
     the same fingerprint, only the rows that differ from it."""
@@ -113,7 +126,7 @@ def run_gate(
             **parameters,
             "min_row_count": max(0, parameters["min_row_count"] - unchanged),
         }
-    checkpoint = _context().checkpoints.get(f"publish_{mart}")
+    checkpoint = _context(results_dir).checkpoints.get(f"publish_{mart}")
     outcome = checkpoint.run(
         batch_parameters={"dataframe": frame}, expectation_parameters=parameters
     )
@@ -142,7 +155,7 @@ def run_gate(
     return GateResult(mart, outcome.success, evaluated, failures, documents, len(frame), unchanged)
 
 
-def update_data_docs(results: list[GateResult]) -> None:
+def update_data_docs(results: list[GateResult], results_dir: Path) -> None:
     """Render this run's validations into Data Docs, once for all gates (the checkpoints carry
     no docs action: rebuilding the site's index after each gate cost seconds per run), then make
     the site readable offline: local Bootstrap, jQuery and Font Awesome instead of CDNs, and an
@@ -150,7 +163,7 @@ def update_data_docs(results: list[GateResult]) -> None:
     of GX's, which lists them with JavaScript and reads every stored result on every build."""
     from pipelines.data_docs_offline import make_offline
 
-    _context().build_data_docs(
+    _context(results_dir).build_data_docs(
         resource_identifiers=[d for r in results for d in r.documents], build_index=False
     )
-    make_offline(DATA_DOCS_INDEX.parent, VALIDATIONS_STORE)
+    make_offline(data_docs_index(results_dir).parent, validations_store(results_dir))

@@ -42,6 +42,8 @@ class Settings:
     quarantine_dir: Path
     # Coding sheets an analyst filled in (data/review/open_answers_to_code.xlsx) are dropped here.
     coding_dir: Path
+    # Great Expectations' validation results and the Data Docs drawn from them (data_docs/).
+    gx_results_dir: Path
     redaction_names_file: Path
     max_rejected_share: float
     # A dbt build recomputing partitions holding more current responses than this is split into
@@ -77,6 +79,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         archive_dir=env.path("COPROD_ARCHIVE_DIR", data_dir / "archive"),
         quarantine_dir=env.path("COPROD_QUARANTINE_DIR", data_dir / "quarantine"),
         coding_dir=env.path("COPROD_CODING_DIR", data_dir / "coding"),
+        gx_results_dir=env.path("COPROD_GX_RESULTS_DIR", data_dir / "gx_results"),
         redaction_names_file=env.path("COPROD_REDACTION_NAMES", data_dir / "redaction_names.txt"),
         max_rejected_share=env.number("COPROD_MAX_REJECTED_SHARE", "0.5", float, 0, 1),
         dbt_batch_responses=env.number("COPROD_DBT_BATCH_RESPONSES", "1500000", int, 1),

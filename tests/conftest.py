@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from pipelines.dbt_manifest import ensure_dbt_manifest
+from pipelines.quality_gates import data_docs_index
 from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 SAMPLES = REPO_ROOT / "data" / "samples"
@@ -47,6 +48,11 @@ class Workspace:
     @property
     def quarantine(self) -> Path:
         return self.root / "quarantine"
+
+    @property
+    def data_docs(self) -> Path:
+        """The index page of this workspace's Great Expectations Data Docs."""
+        return data_docs_index(self.root / "gx_results")
 
     def register(self, organisations: list[dict], exports: list[dict]) -> None:
         self.registry_file.write_text(

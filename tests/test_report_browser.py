@@ -29,7 +29,6 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.data_docs_offline import remote_references
-from pipelines.quality_gates import DATA_DOCS_INDEX
 from pipelines.settings import REPO_ROOT
 from tests.browser import headless_chromium
 from tests.conftest import copy_samples, open_workspace
@@ -197,10 +196,10 @@ def test_a_rerun_that_changes_nothing_keeps_the_publication_its_pages_name(ran):
 def test_data_docs_index_is_styled_offline_and_opens_a_validation_result(ran, browser):
     from selenium.webdriver.common.by import By
 
-    _, started = ran
-    site = DATA_DOCS_INDEX.parent
+    workspace, started = ran
+    site = workspace.data_docs.parent
     browser.set_window_size(1280, 1000)
-    browser.get(DATA_DOCS_INDEX.as_uri())
+    browser.get(workspace.data_docs.as_uri())
     assert browser.find_elements(By.TAG_NAME, "script") == []  # plain HTML: nothing to run
     # Bootstrap, from the site's own copy, styles it (unstyled: Times and a grey badge).
     font = browser.execute_script("return getComputedStyle(document.body).fontFamily")
@@ -240,7 +239,7 @@ def test_data_docs_index_is_styled_offline_and_opens_a_validation_result(ran, br
 
 
 def test_no_data_docs_page_or_stylesheet_loads_from_another_host(ran):
-    site = DATA_DOCS_INDEX.parent
+    site = ran[0].data_docs.parent
     files = [p for p in site.rglob("*") if p.suffix in {".html", ".css", ".js"}]
     assert len(files) > 10
     loads = {

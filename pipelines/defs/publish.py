@@ -18,7 +18,7 @@ from pipelines.publication import (
     staging_dir,
 )
 from pipelines.quality_gates import (
-    DATA_DOCS_INDEX,
+    data_docs_index,
     gate_fingerprint,
     row_count_floor,
     run_gate,
@@ -105,10 +105,11 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext, warehouse: Ware
                 mart,
                 staging / f"{mart}.parquet",
                 parameters[mart],
+                settings.gx_results_dir,
                 published if same_gate and published.exists() else None,
             )
         )
-    update_data_docs(results)
+    update_data_docs(results, settings.gx_results_dir)
     for mart, result in zip(PUBLISHED_MARTS, results, strict=True):
         yield dg.AssetCheckResult(
             asset_key=STAGED,
@@ -120,7 +121,7 @@ def gx_publication_gates(context: dg.AssetCheckExecutionContext, warehouse: Ware
                 "expectations_evaluated": result.evaluated,
                 "expectations_failed": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
-                "data_docs": dg.MetadataValue.path(str(DATA_DOCS_INDEX)),
+                "data_docs": dg.MetadataValue.path(str(data_docs_index(settings.gx_results_dir))),
             },
         )
 

@@ -156,7 +156,8 @@ def coprod_dbt_models(
     warehouse: Warehouse,  # held under its lock for the run; dbt writes it
 ) -> Iterator:
     settings = warehouse.settings
-    quality_gates.prepare_in_background()  # this process only waits while dbt builds
+    # this process only waits while dbt builds
+    quality_gates.prepare_in_background(settings.gx_results_dir)
     # dbt runs in its own process: it is told which warehouse this run writes (dbt_vars), so
     # tests and deployments with their own data folder stay apart.
     project = model_fingerprint()
