@@ -2,7 +2,9 @@
 -- an answer is matched against (macros/adapters/text.sql: words_for_matching). A phrase ending
 -- in * matches any ending of its last word (its words lose their closing space); a phrase with
 -- ... matches its words before and after with at most three other words between (the part
--- after is kept apart). A phrase of punctuation only ("?") matches answers without any word.
+-- after is kept apart). A phrase in square brackets ("[no]") matches only an answer whose words
+-- are exactly its words (whole_answer; the brackets are not words). A phrase of punctuation
+-- only ("?") matches answers without any word.
 with phrases as (
     select
         question_id,
@@ -19,7 +21,8 @@ parsed as (
     select
         *,
         substr(spelled, length(spelled), 1) = '*' as is_prefix,
-        instr(spelled, '...') as gap_at
+        instr(spelled, '...') as gap_at,
+        substr(spelled, 1, 1) = '[' and substr(spelled, length(spelled), 1) = ']' as whole_answer
     from phrases
 ),
 
@@ -46,6 +49,7 @@ select
     rule,
     part,
     phrase,
+    whole_answer,
     -- the prefix mark applies to the phrase's last word: the part after ..., if any
     case when is_prefix and after_text is null
         then substr(before_full, 1, length(before_full) - 1) else before_full end as before_words,
