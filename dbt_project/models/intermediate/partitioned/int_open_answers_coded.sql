@@ -7,7 +7,7 @@
 -- none of its `unless` phrases is there. Phrases match as whole words, any case (answers and
 -- phrases reduced to their words, then plain substring searches: a regular expression per
 -- answer and phrase cost a minute per million answers); a [bracketed] phrase only the whole
--- answer. 'level' questions get the code of the
+-- answer, or with a closing ... ([not really ...]) only its start. 'level' questions get the code of the
 -- matching rule with the lowest priority number; 'themes' questions every code found at the
 -- lowest matching priority (so "unaware of challenges", priority 2, is given only when no
 -- challenge, priority 1, is named). No rule: the question's fallback code.
@@ -137,7 +137,7 @@ found as (
         on to_code.question_id = phrases.question_id
         and {{ phrase_occurs(
             'to_code.text_words', 'phrases.before_words', 'phrases.after_words',
-            'phrases.whole_answer'
+            'phrases.anchor'
         ) }}
 ),
 
