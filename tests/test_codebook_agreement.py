@@ -5,8 +5,11 @@ tests/fixtures/open_answers_hand_coded_*.tsv: 166 answers to "What do you unders
 co-production?" and 162 to "Are there any challenges?", written for this test (hedges, typos,
 sarcasm, Welsh, emoji) and hand-coded by the guides in their headers. The rules were written
 with these answers in view, so the bar (95% each) guards the codebook against regressions; it
-does not prove it generalises. open_answers_held_out.tsv, written after the rules were frozen,
-measures that: its agreement is printed and held to a lower bar, and the README quotes both.
+does not prove it generalises. open_answers_held_out.tsv (40 answers per question) was written
+after the first rules were frozen and measured that (72.5% understanding, 67.5% challenges).
+It is no longer held out: the rules were then widened into general vocabularies with it in
+view, so it is a third development set, held to HELD_OUT_BAR. How well the rules generalise
+is measured only by answers the rules were never tuned on (a blind set, kept elsewhere).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from tests.conftest import open_workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BAR = 0.95
-HELD_OUT_BAR = 0.60  # measured 0.725 (understanding) and 0.675 (challenges) when frozen
+# Former held-out set, now in view: 0.725 (understanding) and 0.675 (challenges) when the
+# first rules were frozen; 0.975 and 1.0 after the rules were widened (codebook-widen).
+HELD_OUT_BAR = 0.95
 
 
 def hand_coded(name: str) -> list[dict]:
@@ -109,12 +114,16 @@ def test_challenges_agree_with_hand_coding(codebook_codes):
     assert agreed >= BAR
 
 
-def test_held_out_answers_measure_how_far_the_rules_generalise(codebook_codes):
+def test_answers_written_after_the_first_rules_agree_too(codebook_codes):
     understanding = agreement(
-        "Held out: understanding", HELD_DEFINE, "CP_DEFINE", codebook_codes, len(DEFINE)
+        "Formerly held out: understanding", HELD_DEFINE, "CP_DEFINE", codebook_codes, len(DEFINE)
     )
     challenges = agreement(
-        "Held out: challenges", HELD_CHALLENGES, "CP_CHALL", codebook_codes, len(CHALLENGES)
+        "Formerly held out: challenges",
+        HELD_CHALLENGES,
+        "CP_CHALL",
+        codebook_codes,
+        len(CHALLENGES),
     )
     assert min(understanding, challenges) >= HELD_OUT_BAR
 

@@ -33,21 +33,24 @@
     array_join(array_sort(collect_set({{ expression }})), {{ coprod.quoted_text(separator) }})
 {%- endmacro %}
 
-{#- A text as the words a codebook phrase is matched against: lower case, curly apostrophes made
-    straight, every run of characters other than letters, digits and apostrophes one space, with
-    a space at each end. A phrase matches as whole words when its own words occur, space-bounded,
-    in the answer's: a substring search, far cheaper than a regular expression per pair.
-    DuckDB's regular expressions are RE2 (replace every match with 'g'); Spark's are Java's
-    (replace every match always), and its string literals read backslash escapes (\' for a
-    quote: '' would end the literal). -#}
+{#- A text as the words a codebook phrase is matched against: lower case, apostrophes (straight
+    or curly) dropped, so "don't", "don’t" and "dont" are one word, then every run of characters
+    other than letters, digits and currency signs one space, with a space at each end ("£££" is
+    a word, so a phrase can name it). A phrase matches as whole words when its own words occur,
+    space-bounded, in the answer's: a substring search, far cheaper than a regular expression
+    per pair. DuckDB's regular expressions are RE2 (replace every match with 'g'); Spark's are
+    Java's (replace every match always), and its string literals read backslash escapes (\' for
+    a quote: '' would end the literal). Both read \pL, \pN and \p{Sc}. -#}
 {% macro words_for_matching(text) -%}
     {{ return(adapter.dispatch('words_for_matching', 'coprod')(text)) }}
 {%- endmacro %}
 {% macro duckdb__words_for_matching(text) -%}
-    ' ' || trim(regexp_replace(lower(replace({{ text }}, '’', '''')), '[^\pL\pN'']+', ' ', 'g'))
-    || ' '
+    ' ' || trim(regexp_replace(
+        regexp_replace(lower({{ text }}), '[''’‘]', '', 'g'), '[^\pL\pN\p{Sc}]+', ' ', 'g'
+    )) || ' '
 {%- endmacro %}
 {% macro spark__words_for_matching(text) -%}
-    ' ' || trim(regexp_replace(lower(replace({{ text }}, '’', '\'')), '[^\\pL\\pN\']+', ' '))
-    || ' '
+    ' ' || trim(regexp_replace(
+        regexp_replace(lower({{ text }}), '[\'’‘]', ''), '[^\\pL\\pN\\p{Sc}]+', ' '
+    )) || ' '
 {%- endmacro %}

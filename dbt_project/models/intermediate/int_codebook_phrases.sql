@@ -2,7 +2,10 @@
 -- an answer is matched against (macros/adapters/text.sql: words_for_matching). A phrase ending
 -- in * matches any ending of its last word (its words lose their closing space); a phrase with
 -- ... matches its words before and after with at most three other words between (the part
--- after is kept apart). A phrase of punctuation only ("?") matches answers without any word.
+-- after is kept apart). A phrase in square brackets is anchored (the brackets are not words):
+-- "[no]" matches only an answer whose words are exactly its words (anchor 'whole answer'),
+-- "[not really ...]" an answer that starts with them ('start of answer'). A phrase of
+-- punctuation only ("?") matches answers without any word.
 with phrases as (
     select
         question_id,
@@ -19,15 +22,22 @@ parsed as (
     select
         *,
         substr(spelled, length(spelled), 1) = '*' as is_prefix,
-        instr(spelled, '...') as gap_at
+        instr(spelled, '...') as gap_at,
+        substr(spelled, 1, 1) = '[' and substr(spelled, length(spelled), 1) = ']' as bracketed
     from phrases
 ),
 
 split as (
     select
         *,
+        case
+            when bracketed and gap_at > 0 then 'start of answer'
+            when bracketed then 'whole answer'
+            else 'anywhere'
+        end as anchor,
         case when gap_at > 0 then substr(spelled, 1, gap_at - 1) else spelled end as before_text,
-        case when gap_at > 0 then substr(spelled, gap_at + 3) end as after_text
+        -- in brackets, a closing ... is the rest of the answer, not a gap
+        case when gap_at > 0 and not bracketed then substr(spelled, gap_at + 3) end as after_text
     from parsed
 ),
 
@@ -46,6 +56,7 @@ select
     rule,
     part,
     phrase,
+    anchor,
     -- the prefix mark applies to the phrase's last word: the part after ..., if any
     case when is_prefix and after_text is null
         then substr(before_full, 1, length(before_full) - 1) else before_full end as before_words,

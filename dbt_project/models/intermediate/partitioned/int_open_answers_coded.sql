@@ -6,10 +6,11 @@
 -- A codebook rule matches when each of its parts (who, how...) has a phrase in the answer and
 -- none of its `unless` phrases is there. Phrases match as whole words, any case (answers and
 -- phrases reduced to their words, then plain substring searches: a regular expression per
--- answer and phrase cost a minute per million answers). 'level' questions get the code of the
--- matching rule with the lowest priority number; 'themes' questions every code found at the
--- lowest matching priority (so "unaware of challenges", priority 2, is given only when no
--- challenge, priority 1, is named). No rule: the question's fallback code.
+-- answer and phrase cost a minute per million answers); a [bracketed] phrase only the whole
+-- answer, or with a closing ... ([not really ...]) only its start. 'level' questions get the
+-- code of the matching rule with the lowest priority number; 'themes' questions every code
+-- found at the lowest matching priority (so "unaware of challenges", priority 2, is given only
+-- when no challenge, priority 1, is named). No rule: the question's fallback code.
 -- coded_because says why, for the analyst reading the coding sheet.
 with responses as (
     select response_key, file_sha256, organisation_id, wave
@@ -134,7 +135,10 @@ found as (
     from to_code
     inner join phrases
         on to_code.question_id = phrases.question_id
-        and {{ phrase_occurs('to_code.text_words', 'phrases.before_words', 'phrases.after_words') }}
+        and {{ phrase_occurs(
+            'to_code.text_words', 'phrases.before_words', 'phrases.after_words',
+            'phrases.anchor'
+        ) }}
 ),
 
 rules_found as (
