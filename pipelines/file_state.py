@@ -66,7 +66,7 @@ create table if not exists ingest.responses (
     submitted_at_utc timestamptz, source_timezone varchar, organisation_id varchar,
     service_id varchar, respondent_group varchar, completed_with_help boolean,
     staff_lived_experience boolean, wave integer, instrument_id varchar, tool varchar,
-    answers_fingerprint varchar);
+    answers_fingerprint varchar, free_text_fingerprint varchar);
 create table if not exists ingest.answers (
     file_sha256 varchar, organisation_id varchar, wave integer, response_key varchar,
     question_id varchar, question_version integer, option_code varchar, coded_by varchar);
@@ -188,9 +188,9 @@ def ensure_file_state(con: duckdb.DuckDBPyConnection) -> None:
 
 def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
     """A warehouse written by an earlier version: give ingest.files the per-file fingerprint
-    columns (each file is then read once more, as its fingerprint is new), give the answer
-    tables their partition columns, and drop the validated tables that are views now. dbt
-    rebuilds everything, its model state being unknown."""
+    columns (each file is then read once more, as its fingerprint is new), ingest.responses its
+    free-text fingerprint, the answer tables their partition columns, and drop the validated
+    tables that are views now. dbt rebuilds everything, its model state being unknown."""
     columns = _columns(con, "ingest", "files")
     if columns and "read_fingerprint" not in columns:
         con.execute("alter table ingest.files add column read_fingerprint varchar")
@@ -198,6 +198,11 @@ def _upgrade_earlier_layout(con: duckdb.DuckDBPyConnection) -> None:
     for column, kind in (("times_at_clock_change", "integer"), ("set_aside", "boolean")):
         if columns and column not in columns:
             con.execute(f"alter table ingest.files add column {column} {kind}")
+    # Null until the file is read again, which the reader's new version makes every file be
+    # (intake.READER_VERSION): until then its responses are never called anonymous repeats.
+    responses = _columns(con, "ingest", "responses")
+    if responses and "free_text_fingerprint" not in responses:
+        con.execute("alter table ingest.responses add column free_text_fingerprint varchar")
     # Answers carry their partition since the dbt build reads them partition by partition.
     for table in ("answers", "open_answers"):
         existing = _columns(con, "ingest", table)

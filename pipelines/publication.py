@@ -25,7 +25,12 @@ import yaml
 from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 from pipelines.warehouse import connect
 
-PUBLISHED_MARTS = ("mart_measures", "mart_measure_changes", "mart_manager_frontline_gap")
+PUBLISHED_MARTS = (
+    "mart_measures",
+    "mart_measure_changes",
+    "mart_manager_frontline_gap",
+    "mart_respondents",
+)
 STAGING_NAME = ".staging"
 MANIFEST_NAME = "manifest.json"
 KEEP_PUBLICATIONS = 5

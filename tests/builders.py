@@ -54,6 +54,33 @@ def template_csv(rows: Iterable[dict], bom: bool = False) -> bytes:
     return (("\ufeff" + text) if bom else text).encode("utf-8")
 
 
+def google_forms_csv(rows: Iterable[dict]) -> bytes:
+    """Google Forms' responses sheet downloaded as CSV: Timestamp as a UK sheet writes it (day
+    first), then every column google_forms_coprod_v1 declares, each headed by its question's
+    full text. No response id and no respondent reference: Google Forms has neither.
+
+    A row gives `timestamp` (a datetime), `service`, `respondent_group` (a label) and answers by
+    question id ("CP_AWARE": "Yes", "CP_CHALL": "..."); every other cell is left empty."""
+    from pipelines.reference import load_reference
+
+    crosswalk = load_reference().instrument_columns.filter(
+        pl.col("instrument_id") == "google_forms_coprod_v1"
+    )
+    keys = {  # source column -> the key a row gives its value under
+        column: question if role == "answer" else f"{question}_OTHER" if question else role
+        for column, role, question in crosswalk.select(
+            "source_column", "column_role", "question_id"
+        ).iter_rows()
+    }
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["Timestamp", *keys])
+    for row in rows:
+        stamp = row["timestamp"].strftime("%d/%m/%Y %H:%M:%S")
+        writer.writerow([stamp, *(row.get(key, "") for key in keys.values())])
+    return buffer.getvalue().encode("utf-8")
+
+
 def organisation(org_id: str, services: list[str], org_type: str = "voluntary_sector") -> dict:
     return {
         "id": org_id,

@@ -32,6 +32,7 @@ EXPECTED_GROUPS = {
         "marts/mart_measures",
         "marts/mart_measure_changes",
         "marts/mart_manager_frontline_gap",
+        "marts/mart_respondents",
     },
 }
 
@@ -153,13 +154,15 @@ def test_dbt_docs_show_who_reads_each_mart_and_an_overview():
     from pipelines.defs.transform import dbt_project
 
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    marts = {f"model.coprod.{m}" for m in ("mart_measures", "mart_measure_changes")} | {
-        "model.coprod.mart_manager_frontline_gap"
+    reported = {"mart_measures", "mart_measure_changes", "mart_manager_frontline_gap"}
+    readers = {
+        "published_parquet_marts": {*reported, "mart_respondents"},  # every published mart
+        "organisation_reports": reported,
     }
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert set(exposures) == {"published_parquet_marts", "organisation_reports"}
-    for exposure in exposures.values():
-        assert set(exposure["depends_on"]["nodes"]) == marts
+    assert set(exposures) == set(readers)
+    for name, exposure in exposures.items():
+        assert set(exposure["depends_on"]["nodes"]) == {f"model.coprod.{m}" for m in readers[name]}
         assert exposure["owner"]["name"] == "Data engineering team"
     overview = manifest["docs"]["doc.coprod.__overview__"]["block_contents"]
     assert overview.startswith("# Co-production measures")

@@ -154,3 +154,32 @@ def test_a_warehouse_from_before_partitioned_answers_is_upgraded_in_place(worksp
     ).rows()
     assert per_partition == [(org, wave, 20) for org, wave in sorted(YES)]  # one answer each
     assert workspace.published_files() == published
+
+
+def test_a_warehouse_from_before_free_text_fingerprints_is_upgraded_in_place(workspace):
+    """A warehouse written by reader version 3 has no free_text_fingerprint: the column is added
+    and every file read once more (the reader's version is in every read fingerprint) to fill
+    it, and the same figures are published."""
+    workspace.register(ORGANISATIONS, [export(f"{o}_{w}.csv", o, w) for o, w in YES])
+    for (org, wave), yes in YES.items():
+        rows = people(
+            "Frontline care or support worker", 20, f"{org}{wave}", "Main", year=wave,
+            cp_aware=answers(20, Yes=yes, No=20 - yes),
+            cp_chall=answers(20, **{"Not enough time": 5}),
+        )  # fmt: skip
+        workspace.drop(f"{org}_{wave}.csv", template_csv(rows))
+    assert workspace.run().success
+    published = workspace.published_files()
+    with duckdb.connect(str(workspace.warehouse)) as con:  # as reader version 3 left it
+        con.execute("alter table ingest.responses drop column free_text_fingerprint")
+        con.execute("update ingest.files set read_fingerprint = 'read by version 3'")
+
+    second = workspace.run()
+    assert second.success
+    assert files_read(second) == {"ingested": 4, "unchanged": 0}
+    typed = workspace.query(
+        "select organisation_id, wave, count(free_text_fingerprint) from ingest.responses "
+        "group by all order by all"
+    ).rows()
+    assert typed == [(org, wave, 5) for org, wave in sorted(YES)]  # the five who typed
+    assert workspace.published_files() == published

@@ -253,6 +253,39 @@ def test_microsoft_forms_xlsx_with_semicolon_multiselect(read, tmp_path):
     assert "Kim Cole" not in parsed.responses.write_csv()
 
 
+def test_free_text_is_fingerprinted_before_redaction_and_never_kept(read, tmp_path):
+    """An anonymous form: each response's free text becomes one keyed hash, case and spacing
+    ignored, computed from the text as typed, so two answers redaction makes alike stay apart."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(
+        ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time",
+         "Which service do you use or work in?", "Which best describes you?",
+         "What challenges do you see in co-production?"]
+    )  # fmt: skip
+    texts = [
+        "Rotas change at short notice",  # 1
+        "  rotas CHANGE at\nshort   notice ",  # 2: the same answer, typed differently
+        None,  # 3: no free text
+        "Email me at a@example.org",  # 4
+        "Email me at b@example.org",  # 5: redacted, it reads as 4 does
+    ]
+    for i, text in enumerate(texts, start=1):
+        workbook.active.append(
+            [i, "3/4/25 9:00:00", f"3/4/25 9:0{i}:00", "anonymous", None, None, "Meadow View",
+             "Carer", text]
+        )  # fmt: skip
+    workbook.save(tmp_path / "msforms_text.xlsx")
+    parsed = read("msforms_text.xlsx")
+    prints = parsed.responses.sort("row_number")["free_text_fingerprint"].to_list()
+    assert prints[0] == prints[1] and prints[2] is None
+    assert prints[3] != prints[4] and len({prints[0], prints[3], prints[4]}) == 3
+    assert all(len(p) == 64 for p in prints if p)  # hex of HMAC-SHA256
+    redacted = parsed.open_answers.sort("response_key")["text_redacted"].to_list()
+    assert redacted.count("Email me at [email]") == 2
+    kept = parsed.responses.write_csv() + parsed.open_answers.write_csv()
+    assert "@example.org" not in kept and "short notice" not in parsed.responses.write_csv()
+
+
 GOOGLE = (
     "Timestamp,Which service do you use or work in?,Which best describes you?,"
     "What gets in the way of co-production? (select all that apply)\r\n"

@@ -20,7 +20,10 @@ def read_answers(
     tool: SurveyTool,
     mapping: dict[str, dict],
     ctx: ReadContext,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(answers, open answers redacted, answers set aside, free text as typed). The last is
+    for fingerprints.free_text_fingerprints only: the reader hashes it and keeps nothing else
+    of it."""
     columns = [n for n, m in mapping.items() if m["column_role"] in ANSWER_ROLES]
     info = pl.DataFrame(
         [
@@ -56,13 +59,20 @@ def read_answers(
     is_text = (pl.col("column_role") == "other_text") | (
         (pl.col("column_role") == "answer") & (pl.col("answer_type") == "open")
     )
-    open_answers = long.filter(is_text).select(
+    typed = long.filter(is_text).select(
         "row_number",
         "question_id",
         "question_version",
+        "value",
         part=pl.when(pl.col("column_role") == "other_text")
         .then(pl.lit("other"))
         .otherwise(pl.lit("answer")),
+    )
+    open_answers = typed.select(
+        "row_number",
+        "question_id",
+        "question_version",
+        "part",
         text_redacted=redact(pl.col("value"), ctx.redaction_names),
     )
     # Text typed into a multi-select question's "Other" box means "Other" was chosen, even
@@ -108,7 +118,12 @@ def read_answers(
             subset=["row_number", "question_id", "option_code", "coded_by"], maintain_order=True
         )
     )
-    return answers, open_answers, unknown
+    return (
+        answers,
+        open_answers,
+        unknown,
+        typed.select("row_number", "question_id", "part", "value"),
+    )
 
 
 def _split_joined_options(

@@ -42,7 +42,8 @@ PER_FILE_TABLES = ("ingest.responses", "ingest.answers", "ingest.open_answers", 
 ANSWER_TABLES = ("ingest.answers", "ingest.open_answers")
 PARTITIONED_TABLES = ("ingest.responses", *ANSWER_TABLES)
 # Bump when the reader changes how a file is read: every file is read again, once.
-READER_VERSION = "3"
+# 4: responses carry free_text_fingerprint (anonymous repeat submissions).
+READER_VERSION = "4"
 
 
 @dataclass

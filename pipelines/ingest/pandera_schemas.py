@@ -62,6 +62,14 @@ def responses_schema(
                     sorted(reference.instrument_ids()), error="instrument is not declared"
                 ),
             ),
+            # A keyed hash or nothing: never the text it was made from (fingerprints.py).
+            "free_text_fingerprint": pa.Column(
+                str,
+                pa.Check.str_matches(
+                    r"^[0-9a-f]{64}$", error="free text fingerprint is not a keyed hash"
+                ),
+                nullable=True,
+            ),
         },
         unique=["file_sha256", "response_key"],
         strict=False,

@@ -22,6 +22,7 @@ from pipelines.ingest.answers import read_answers
 from pipelines.ingest.columns import column_names, import_id_timezone, map_columns
 from pipelines.ingest.context import REJECTED_SCHEMA, ReadContext
 from pipelines.ingest.errors import UnreadableExport
+from pipelines.ingest.fingerprints import answers_fingerprints, free_text_fingerprints
 from pipelines.ingest.grid import load_grid
 from pipelines.ingest.profile import read_profiles
 from pipelines.ingest.survey_tools import check_tool, recognise_tool
@@ -83,21 +84,22 @@ def read_export(path: Path, registration: ExportRegistration, ctx: ReadContext) 
     responses, rejected_responses, times_at_clock_change = read_profiles(
         body, tool, mapping, registration, ctx, timezone
     )
-    answers, open_answers, rejected_answers = read_answers(body, tool, mapping, ctx)
+    answers, open_answers, rejected_answers, typed = read_answers(body, tool, mapping, ctx)
 
     keys = responses.select("row_number", "response_key")
+    # The free text as typed goes no further than its keyed hash (fingerprints.py).
+    free_text = free_text_fingerprints(
+        typed.join(keys, on="row_number", how="semi"), ctx, registration.organisation_id
+    )
     answers = answers.join(keys, on="row_number", how="inner")
     open_answers = open_answers.join(keys, on="row_number", how="inner")
     rejected_answers = rejected_answers.join(keys, on="row_number", how="inner").select(
         list(REJECTED_SCHEMA)
     )
-    fingerprints = answers.group_by("response_key").agg(
-        answers_fingerprint=pl.concat_str("question_id", pl.lit("="), "option_code")
-        .sort()
-        .str.join("|")
-    )
-    responses = responses.join(fingerprints, on="response_key", how="left").with_columns(
-        pl.col("answers_fingerprint").fill_null("")
+    responses = (
+        responses.join(answers_fingerprints(answers), on="response_key", how="left")
+        .with_columns(pl.col("answers_fingerprint").fill_null(""))
+        .join(free_text, on="row_number", how="left")
     )
     return ParsedExport(
         responses=responses,

@@ -1,19 +1,13 @@
 -- Suppressed cells with everything a reader needs beside the numbers: names, labels, wave
 -- position. Still holds the withheld counts, so it stays in the warehouse; marts withhold them.
+-- Measures only: the respondent counts are mart_respondents'.
 with cells as (
     select * from {{ ref('int_measure_cells_suppressed') }}
+    where measure_id <> {{ coprod.respondents_measure_id() }}
 ),
 
 group_labels as (
-    select 'all' as group_id, 'All respondents' as group_label
-    union all
-    select 'workforce' as group_id, 'Workforce (all staff roles)' as group_label
-    union all
-    select
-        'lived_experience' as group_id,
-        'Lived experience (people who draw on care and carers)' as group_label
-    union all
-    select group_id, label as group_label from {{ ref('ref_respondent_groups') }}
+    select * from {{ ref('int_group_labels') }}
 )
 
 select

@@ -15,5 +15,6 @@ select
     source_timezone,
     completed_with_help,
     staff_lived_experience,
-    answers_fingerprint
+    answers_fingerprint,
+    free_text_fingerprint
 from {{ source('validated', 'responses') }}

@@ -1,4 +1,5 @@
--- n (valid answers) and k (positive answers) per cell, before any suppression. A cell is one
+-- n (valid answers) and k (positive answers) per cell, before any suppression; and each cell's
+-- respondents (below, under the measure id respondents_measure_id()). A cell is one
 -- organisation, wave and measure at one breakdown:
 --   organisation         all respondents the measure applies to   service_id 'all', group_id 'all'
 --   organisation_rollup  workforce or lived_experience             service_id 'all'
@@ -15,6 +16,11 @@
 with codes as (
     select * from {{ ref('int_answer_codes') }} as codes
     {{- in_partitions_to_build('codes') }}
+),
+
+responses as (
+    select * from {{ ref('int_responses_duplicates_marked') }} as responses
+    {{- in_partitions_to_build('responses') }}
 ),
 
 questions as (
@@ -84,7 +90,7 @@ outcomes as (
 
 -- Counted first at the finest grain (service x role), so the breakdowns below add up a few
 -- thousand rows per partition rather than re-reading every response five times.
-finest as (
+finest_measures as (
     select
         organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
         question_version,
@@ -94,6 +100,34 @@ finest as (
         count(*) filter (where coded_by = 'codebook') as n_coded_by_codebook
     from outcomes
     group by all
+),
+
+-- Each cell's respondents (counted responses, whatever they answered) as a cell of the reserved
+-- measure respondents_measure_id(): n respondents, no k. Being a cell like any other, it is
+-- broken down, and withheld, by the same rules (mart_respondents publishes it; the measure
+-- marts never see it, int_measure_cells_labelled keeping measures only).
+finest as (
+    select
+        organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
+        question_version, n, k, n_coded_by_analyst, n_coded_by_codebook
+    from finest_measures
+    union all
+    select
+        organisation_id,
+        wave,
+        {{ coprod.respondents_measure_id() }} as measure_id,
+        service_id,
+        respondent_group,
+        rollup,
+        cast(null as string) as trend_group,
+        cast(null as integer) as question_version,
+        count(*) as n,
+        cast(null as bigint) as k,
+        0 as n_coded_by_analyst,
+        0 as n_coded_by_codebook
+    from responses
+    where counts_in_measures
+    group by organisation_id, wave, service_id, respondent_group, rollup
 ),
 
 expanded as (

@@ -1,7 +1,7 @@
 -- Disclosure control, applied once here so that every published mart follows the same rules.
 --
 -- Primary: a cell with fewer than var('min_cell_size') valid answers is withheld (n, k and the
--- percentage).
+-- percentage); a respondent count (respondents_measure_id()) with fewer respondents likewise.
 -- Secondary: cells that add up to a parent form a family. If a published parent has exactly
 -- one withheld child among several, that child could be worked out by subtraction, so the
 -- smallest other child (ties: by id) is withheld too. The families are declared in
@@ -26,8 +26,11 @@ round_0 as (
         cell_id,
         n,
         n < {{ var('min_cell_size') }} as suppressed,
-        case when n < {{ var('min_cell_size') }}
-            then 'fewer than {{ var("min_cell_size") }} valid answers'
+        case
+            when n >= {{ var('min_cell_size') }} then null
+            when measure_id = {{ coprod.respondents_measure_id() }}
+                then 'fewer than {{ var("min_cell_size") }} respondents'
+            else 'fewer than {{ var("min_cell_size") }} valid answers'
         end as suppression_reason
     from cells
 ),

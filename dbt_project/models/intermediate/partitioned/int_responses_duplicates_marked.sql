@@ -2,8 +2,12 @@
 -- Two rules (documented in the README):
 --   1. a response re-exported in a later, overlapping file counts once: the copy from the newest
 --      file is kept;
---   2. the same respondent submitting identical answers again within
---      var('repeat_submission_minutes') minutes counts once: the first submission is kept.
+--   2. a repeat submission within var('repeat_submission_minutes') minutes of an identical one
+--      counts once: the first submission is kept. Identical means
+--      a. with a respondent reference: the same respondent, the same chosen answers;
+--      b. without one (an anonymous form): the same service, group and flags, the same chosen
+--         answers and the same non-blank free text (free_text_fingerprint). Identical ticks with
+--         no text are as likely two people as one, so they are never called repeats.
 -- Rule 2 looks only at the copies rule 1 keeps, so a response is never a repeat of its own copy.
 with responses as (
     select * from {{ ref('stg_validated__responses') }} as responses
@@ -23,10 +27,20 @@ ranked_copies as (
 kept_copies as (
     select
         *,
-        lag(submitted_at_utc) over (
-            partition by organisation_id, wave, respondent_key, answers_fingerprint
-            order by submitted_at_utc, response_key
-        ) as previous_identical_at
+        case
+            when respondent_key is not null then lag(submitted_at_utc) over (
+                partition by organisation_id, wave, respondent_key, answers_fingerprint
+                order by submitted_at_utc, response_key
+            )
+            -- respondent_key is null on every row of these windows: anonymous responses only
+            when free_text_fingerprint is not null then lag(submitted_at_utc) over (
+                partition by
+                    organisation_id, wave, respondent_key, service_id, respondent_group,
+                    completed_with_help, staff_lived_experience, answers_fingerprint,
+                    free_text_fingerprint
+                order by submitted_at_utc, response_key
+            )
+        end as previous_identical_at
     from ranked_copies
     where copy_rank = 1
 ),
@@ -38,9 +52,8 @@ classified as (
         *,
         false as is_reexported_copy,
         coalesce(
-            respondent_key is not null
-            and submitted_at_utc - previous_identical_at
-                <= {{ coprod.minutes_interval(var('repeat_submission_minutes')) }},
+            submitted_at_utc - previous_identical_at
+            <= {{ coprod.minutes_interval(var('repeat_submission_minutes')) }},
             false
         ) as is_repeat_submission
     from kept_copies
