@@ -145,7 +145,8 @@ def test_the_publication_gate_refuses_a_withheld_count_shown(counted, tmp_path):
         "min_cell_size": 10,
         "min_row_count": 12,
     }  # fmt: skip
-    assert run_gate("mart_respondents", published, parameters).passed
+    results = tmp_path / "gx_results"
+    assert run_gate("mart_respondents", published, parameters, results).passed
     is_small = (pl.col("breakdown") == "service") & (pl.col("service_id") == "small")
     is_mid = (pl.col("breakdown") == "service") & (pl.col("service_id") == "mid")
     tampered = pl.read_parquet(published).with_columns(
@@ -153,7 +154,9 @@ def test_the_publication_gate_refuses_a_withheld_count_shown(counted, tmp_path):
         suppressed=pl.when(is_mid).then(False).otherwise(pl.col("suppressed")),
     )
     tampered.write_parquet(tmp_path / "mart_respondents.parquet")
-    result = run_gate("mart_respondents", tmp_path / "mart_respondents.parquet", parameters)
+    result = run_gate(
+        "mart_respondents", tmp_path / "mart_respondents.parquet", parameters, results
+    )
     assert not result.passed
     assert sorted((f["expectation"], f["unexpected_count"]) for f in result.failures) == [
         ("expect_column_values_to_be_between", 2),  # small and mid: 6 < 10
