@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.breakdowns import breakdown_problems
 from pipelines.config_file import ConfigurationError, Problem
 from pipelines.ingest.survey_tools import SurveyTool, survey_tools
 from pipelines.reference import load_reference
@@ -39,6 +40,8 @@ def check_configuration(settings: Settings) -> CheckedConfiguration:
                 "the repository.",
             )
         )
+    else:
+        problems += breakdown_problems(REFERENCE_DIR / "ref_breakdowns.csv")
     try:
         tools = survey_tools()
     except ConfigurationError as error:  # the registry is checked against the tools: stop here

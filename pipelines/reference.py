@@ -30,6 +30,7 @@ class ReferenceData:
     answer_labels: pl.DataFrame
     instrument_columns: pl.DataFrame
     respondent_groups: pl.DataFrame
+    breakdowns: pl.DataFrame
 
     def instrument_ids(self) -> set[str]:
         return set(self.instrument_columns["instrument_id"].unique().to_list())
@@ -105,4 +106,5 @@ def load_reference(directory: Path = REFERENCE_DIR) -> ReferenceData:
         answer_labels=_read(directory, "ref_answer_labels"),
         instrument_columns=_read(directory, "ref_instrument_columns"),
         respondent_groups=_read(directory, "ref_respondent_groups"),
+        breakdowns=_read(directory, "ref_breakdowns"),
     )

@@ -9,12 +9,14 @@ styles inline CSS, and every figure is printed as text (hovering a chart point o
 
 The page, in order: the publication it belongs to; a table of contents; headlines (the largest
 significant changes since the baseline, the largest manager-frontline gap, and which figures are
-withheld and why); how to read it; one section per kind of measure, each measure a row per group
-(everyone asked, and the workforce and lived-experience roll-ups when they differ) with every
-wave's percentage, n and 95% interval, a small trend chart and the change since the baseline,
-then a table by service (latest wave and its change); the manager-frontline gap
+withheld and why); how to read it; who took part (mart_respondents); one section per kind of
+measure, each measure a row per group (everyone asked, and the workforce and lived-experience
+roll-ups when they differ) with every wave's percentage, n and 95% interval, a small trend chart
+and the change since the baseline, then a table by service (latest wave and its change); the
+manager-frontline gap
 (mart_manager_frontline_gap); and a footer naming the publication and the organisation's source
-files with their sha256. Print styles lay it out on A4 landscape.
+files with their sha256. Print styles lay it out on A4 landscape. Which breakdowns make the rows
+under each measure and which the by-service tables is ref_breakdowns.csv's report_panel column.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ REFERENCE_FILES = (
     "ref_questions.csv",
     "ref_question_versions.csv",
     "ref_answer_options.csv",
+    "ref_breakdowns.csv",
 )
 # Measure family -> (section heading, what it shows), in page order. A family not listed here
 # comes after them, under its own name.
@@ -106,9 +109,9 @@ td.value.sig b, .sig { color: var(--accent); }
 td.withheld, .withheld { color: #777; font-style: italic; }
 td.trend { padding: 2px 6px; }
 .change .sig { font-weight: 600; }
-table.services th[scope="row"], table.gap th[scope="row"] { font-weight: 400; }
-table.services td, table.gap td { border-top: 1px solid var(--line); }
-table.services th[scope="row"], table.gap th[scope="row"] { border-top: 1px solid var(--line); }
+table.services th[scope="row"], table.gap th[scope="row"], table.respondents th[scope="row"] {
+  font-weight: 400; border-top: 1px solid var(--line); }
+table.services td, table.gap td, table.respondents td { border-top: 1px solid var(--line); }
 tr.sub th { font-weight: 600; padding-top: .6rem; color: var(--ink); }
 tr.question th { font-weight: 400; font-style: italic; color: var(--muted); }
 table.gap { table-layout: fixed; }
@@ -162,6 +165,10 @@ class Wording:
     questions: dict[str, dict]  # ref_questions.csv by question_id, with "order"
     wordings: dict[str, dict[str, str]]  # question_id -> version -> wording
     options: dict[tuple[str, str], tuple[int, str]]  # (option set, code) -> (sort order, label)
+    # ref_breakdowns.csv: report_panel -> its breakdowns, in file order. measure_rows: a row
+    # under each measure per group; service_columns: a column per service in the by-service table
+    panels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    breakdown_labels: dict[str, str] = field(default_factory=dict)
 
     def question(self, measure_id: str, mart_question: str | None) -> str | None:
         theme = _theme(measure_id)
@@ -256,7 +263,20 @@ def _load_wording(reference_dir: Path, _version: str) -> Wording:
         (r["option_set_id"], r["option_code"]): (int(r["sort_order"] or 0), r["label"])
         for r in rows(REFERENCE_FILES[3])
     }
-    return Wording(measures, questions, dict(wordings), options)
+    panels: dict[str, list[str]] = defaultdict(list)
+    breakdown_labels = {}
+    for r in rows(REFERENCE_FILES[4]):
+        breakdown_labels[r["breakdown"]] = r["label"]
+        if r["report_panel"]:
+            panels[r["report_panel"]].append(r["breakdown"])
+    return Wording(
+        measures,
+        questions,
+        dict(wordings),
+        options,
+        {panel: tuple(b) for panel, b in panels.items()},
+        breakdown_labels,
+    )
 
 
 def report_code(reference_dir: Path = REFERENCE_DIR) -> str:
@@ -309,15 +329,28 @@ class Page:
             self.withheld[_plain_reason(cell["suppression_reason"])][where].append(wave)
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of a by-service table: a service, or a service's group."""
+
+    breakdown: str
+    service_id: str
+    group_id: str
+    heading: str
+
+
 @dataclass
 class Scope:
-    """One organisation's page: its cells, waves, services and labels, shared by every section."""
+    """One organisation's page: its cells, waves, panels and labels, shared by every section."""
 
     by_cell: dict  # (measure, breakdown, service, group, wave) -> the cell's mart row
     waves: list[int]
     baseline: int
     latest: int
-    services: list[tuple[str, str]]  # (service_id, service_name), by name
+    # the measure_rows breakdowns of ref_breakdowns.csv, each with its groups in page order
+    row_groups: list[tuple[str, list[str]]]
+    # the service_columns breakdowns: (caption, columns), a table each
+    service_tables: list[tuple[str, list[Column]]]
     group_labels: dict[str, str]
     wording: Wording
     page: Page
@@ -473,6 +506,7 @@ def build_report(
     gap: pl.DataFrame | None = None,
     provenance: Provenance | None = None,
     reference_dir: Path = REFERENCE_DIR,
+    respondents: pl.DataFrame | None = None,
 ) -> str:
     measures = measures.filter(pl.col("organisation_id") == organisation_id)
     if measures.is_empty():
@@ -515,16 +549,17 @@ def build_report(
         for g, label in measures.select("group_id", "group_label").unique().iter_rows()
         if label
     }
-    services = (
-        measures.filter(pl.col("breakdown") == "service")
-        .select("service_id", "service_name")
-        .unique()
-        .sort("service_name")
-        .rows()
-    )
+    row_groups = [(b, _groups_in(measures, b)) for b in wording.panels.get("measure_rows", ())]
+    service_tables = [
+        (wording.breakdown_labels.get(b, b), columns)
+        for b in wording.panels.get("service_columns", ())
+        if (columns := _service_columns(measures, b, group_labels))
+    ]
     catalogue = _catalogue(measures, wording)
     page = Page()
-    scope = Scope(by_cell, waves, baseline, latest, services, group_labels, wording, page)
+    scope = Scope(
+        by_cell, waves, baseline, latest, row_groups, service_tables, group_labels, wording, page
+    )
     sections, toc = [], []
     for family, entries in catalogue.items():
         heading, intro = SECTIONS.get(family, (family.replace("_", " ").capitalize(), ""))
@@ -532,12 +567,14 @@ def build_report(
         toc.append((anchor, heading))
         sections.append(_section(anchor, heading, intro, entries, scope))
     gap_html = _gap_section(gap, organisation_id, catalogue, scope)
+    respondents_html = _respondents_section(respondents, organisation_id, scope)
     headlines = _headlines(catalogue, scope, gap, organisation_id)
     toc_html = "".join(
         f'<li><a href="#{a}">{escape(t)}</a></li>'
         for a, t in [
             ("headlines", "Headlines"),
             ("how-to-read", "How to read this report"),
+            *([("respondents", "Who took part")] if respondents_html else []),
             *toc,
             ("gap", "Managers and frontline staff"),
             ("about", "About this publication"),
@@ -551,6 +588,7 @@ def build_report(
         f'<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>{toc_html}</ol></nav>',
         headlines,
         _how_to_read(baseline, page, group_labels),
+        respondents_html,
         *sections,
         gap_html,
         _footer(provenance, organisation_id),
@@ -561,6 +599,49 @@ def build_report(
         f"<title>Co-production survey results: {escape(name)}</title><style>{STYLE}</style>"
         f"</head><body><main>{''.join(body)}</main></body></html>"
     )
+
+
+def _group_order(group_id: str, group_labels: dict[str, str]) -> tuple:
+    """Everyone, then the roll-ups, then each role by its label."""
+    if group_id == "all":
+        return (0, "")
+    if group_id in ROLLUPS:
+        return (1, list(ROLLUPS).index(group_id))
+    return (2, group_labels.get(group_id, group_id))
+
+
+def _who(group_id: str, group_labels: dict[str, str]) -> str:
+    if group_id == "all":
+        return EVERYONE
+    return ROLLUPS.get(group_id) or group_labels.get(group_id, group_id)
+
+
+def _groups_in(measures: pl.DataFrame, breakdown: str) -> list[str]:
+    labels = dict(measures.select("group_id", "group_label").unique().iter_rows())
+    groups = measures.filter(pl.col("breakdown") == breakdown)["group_id"].unique().to_list()
+    return sorted(groups, key=lambda g: _group_order(g, labels))
+
+
+def _service_columns(
+    measures: pl.DataFrame, breakdown: str, group_labels: dict[str, str]
+) -> list[Column]:
+    """A column per service (and, for a breakdown by service and group, per group in it)."""
+    found = (
+        measures.filter(pl.col("breakdown") == breakdown)
+        .select("service_id", "service_name", "group_id")
+        .unique()
+        .rows()
+    )
+    found.sort(key=lambda c: (c[1], _group_order(c[2], group_labels)))
+    return [
+        Column(
+            breakdown,
+            service_id,
+            group_id,
+            name if group_id == "all" else f"{name}: {_who(group_id, group_labels)}",
+        )
+        for service_id, name, group_id in found
+    ]
 
 
 def _catalogue(measures: pl.DataFrame, wording: Wording) -> dict[str, list[dict]]:
@@ -641,34 +722,34 @@ def _asked(entry: dict, wording: Wording, counted: str) -> str:
     return f'<span class="asked">{text.strip()}</span>' if text else ""
 
 
-def _rows_of(entry: dict, by_cell: dict, waves: list[int], group_labels: dict) -> list[Row]:
-    """Everyone asked, then each roll-up whose figures are not just everyone's again (a measure
-    asked of the workforce only has the same figures for 'Workforce')."""
+def _rows_of(entry: dict, scope: Scope) -> list[Row]:
+    """A row per group of each measure_rows breakdown (everyone asked, then each roll-up...),
+    leaving out a row whose figures are just the first row's again (a measure asked of the
+    workforce only has the same figures for 'Workforce')."""
     measure_id = entry["measure_id"]
 
     def figures(breakdown: str, group: str) -> list:
-        found = [by_cell.get((measure_id, breakdown, ALL_SERVICES, group, w)) for w in waves]
+        found = [
+            scope.by_cell.get((measure_id, breakdown, ALL_SERVICES, group, w)) for w in scope.waves
+        ]
         return [(c["n"], c["k"], c["suppressed"]) if c else None for c in found]
 
-    rows = []
-    everyone = figures("organisation", "all")
-    if any(everyone):
-        rows.append(Row(measure_id, "organisation", ALL_SERVICES, "all", EVERYONE))
-    for group in ROLLUPS:
-        rollup = figures("organisation_rollup", group)
-        if any(rollup) and rollup != everyone:
-            rows.append(Row(measure_id, "organisation_rollup", ALL_SERVICES, group, ROLLUPS[group]))
+    rows, first = [], None
+    for breakdown, groups in scope.row_groups:
+        for group in groups:
+            found = figures(breakdown, group)
+            if not any(found) or found == first:
+                continue
+            first = first or found
+            rows.append(
+                Row(measure_id, breakdown, ALL_SERVICES, group, _who(group, scope.group_labels))
+            )
     return rows
 
 
 def _section(anchor: str, heading: str, intro: str, entries: list[dict], scope: Scope) -> str:
     by_cell, waves, baseline, latest = scope.by_cell, scope.waves, scope.baseline, scope.latest
-    services, group_labels, wording, page = (
-        scope.services,
-        scope.group_labels,
-        scope.wording,
-        scope.page,
-    )
+    wording, page = scope.wording, scope.page
     width_what, width_who, width_trend = 29, 12, 11
     width_change = 11 if latest != baseline else 0
     width_wave = (100 - width_what - width_who - width_trend - width_change) / len(waves)
@@ -699,7 +780,7 @@ def _section(anchor: str, heading: str, intro: str, entries: list[dict], scope: 
                 out.append(f'<p class="note">Counted: {escape(counted)}.</p>')
             said = counted
         for entry in block:
-            rows = _rows_of(entry, by_cell, waves, group_labels)
+            rows = _rows_of(entry, scope)
             if not rows:
                 continue
             what = f'<span class="label">{escape(entry["label"])}</span>'
@@ -735,28 +816,23 @@ def _section(anchor: str, heading: str, intro: str, entries: list[dict], scope: 
                 f'<figure class="measure" id="{escape(entry["measure_id"])}">'
                 f"<table>{colgroup}{head}<tbody>{''.join(body)}</tbody></table></figure>"
             )
-    if services:
-        ordered = [entry for _, block in _blocks(entries) for entry in block]
-        out.append(_services_table(ordered, scope))
+    ordered = [entry for _, block in _blocks(entries) for entry in block]
+    for caption, columns in scope.service_tables:
+        out.append(_services_table(ordered, caption, columns, scope))
     out.append("</section>")
     return "".join(out)
 
 
-def _services_table(entries: list[dict], scope: Scope) -> str:
-    """Each measure by service at the latest wave, with its change since the baseline: every
-    wave of every service is in mart_measures."""
-    by_cell, baseline, latest, services = (
-        scope.by_cell,
-        scope.baseline,
-        scope.latest,
-        scope.services,
-    )
+def _services_table(entries: list[dict], caption: str, columns: list[Column], scope: Scope) -> str:
+    """Each measure by service (a column each) at the latest wave, with its change since the
+    baseline: every wave of every service is in mart_measures."""
+    by_cell, baseline, latest = scope.by_cell, scope.baseline, scope.latest
     wording, page = scope.wording, scope.page
-    caption = f"By service, {latest}" + (
+    caption = f"{caption}, {latest}" + (
         f", and the change since {baseline}" if latest != baseline else ""
     )
     head = "<thead><tr><th>Measure</th>" + "".join(
-        f"<th>{escape(name)}</th>" for _, name in services
+        f"<th>{escape(column.heading)}</th>" for column in columns
     )
     rows, current = [], None
     several = len({e["answer_of"] for e in entries}) > 1  # say which question each answers
@@ -764,16 +840,17 @@ def _services_table(entries: list[dict], scope: Scope) -> str:
         if several and entry["answer_of"] and entry["answer_of"] != current:
             asked = wording.wording(entry["answer_of"]) or entry["answer_of"]
             rows.append(
-                f'<tr class="sub"><th colspan="{len(services) + 1}">“{escape(asked)}”</th></tr>'
+                f'<tr class="sub"><th colspan="{len(columns) + 1}">“{escape(asked)}”</th></tr>'
             )
         current = entry["answer_of"]
         tds = []
-        for service_id, service_name in services:
-            cell = by_cell.get((entry["measure_id"], "service", service_id, "all", latest))
+        for column in columns:
+            key = (entry["measure_id"], column.breakdown, column.service_id, column.group_id)
+            cell = by_cell.get((*key, latest))
             if cell is None:
                 tds.append('<td class="small">not asked</td>')
                 continue
-            page.count(cell, f"{entry['full_label']}: {service_name}", latest)
+            page.count(cell, f"{entry['full_label']}: {column.heading}", latest)
             if cell["suppressed"]:
                 tds.append(
                     f'<td class="withheld" title="{escape(cell["suppression_reason"] or "")}">'
@@ -789,13 +866,83 @@ def _services_table(entries: list[dict], scope: Scope) -> str:
                 + "</td>"
             )
         rows.append(
-            f'<tr id="{escape(entry["measure_id"])}-by-service">'
+            f'<tr id="{escape(entry["measure_id"])}-by-{escape(columns[0].breakdown)}">'
             f'<th scope="row">{escape(entry["label"])}</th>{"".join(tds)}</tr>'
         )
     return (
         f'<div class="scroll"><table class="services"><caption>{caption}</caption>{head}</tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _respondents_section(
+    respondents: pl.DataFrame | None, organisation_id: str, scope: Scope
+) -> str:
+    """How many people each figure rests on (mart_respondents): a row per group of the
+    measure_rows breakdowns, then per column of the by-service tables, a column per wave."""
+    if respondents is None or respondents.is_empty():
+        return ""
+    own = respondents.filter(pl.col("organisation_id") == organisation_id)
+    by_cell = {
+        (r["breakdown"], r["service_id"], r["group_id"], r["wave"]): r
+        for r in own.iter_rows(named=True)
+    }
+    organisation_wide = [
+        (b, ALL_SERVICES, g, "Everyone" if g == "all" else _who(g, scope.group_labels))
+        for b, groups in scope.row_groups
+        for g in groups
+    ]
+    rows = [row for place in organisation_wide if (row := _respondents_row(by_cell, place, scope))]
+    for caption, columns in scope.service_tables:
+        by_service = [
+            row
+            for c in columns
+            if (
+                row := _respondents_row(
+                    by_cell, (c.breakdown, c.service_id, c.group_id, c.heading), scope
+                )
+            )
+        ]
+        if by_service:
+            span = len(scope.waves) + 1
+            rows += [
+                f'<tr class="sub"><th colspan="{span}">{escape(caption)}</th></tr>',
+                *by_service,
+            ]
+    if not rows:
+        return ""
+    head = "<thead><tr><th>Who</th>" + "".join(
+        f"<th>{w}{' (baseline)' if w == scope.baseline else ''}</th>" for w in scope.waves
+    )
+    return (
+        '<section id="respondents"><h2>Who took part</h2><p class="intro">How many people '
+        "answered the survey each year (each counted once), in every group the figures below "
+        "are shown for.</p>"
+        f'<div class="scroll"><table class="respondents">{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
+def _respondents_row(by_cell: dict, place: tuple[str, str, str, str], scope: Scope) -> str:
+    """One group's respondents in every wave ('' when it has none in any)."""
+    breakdown, service_id, group_id, who = place
+    found = {w: by_cell.get((breakdown, service_id, group_id, w)) for w in scope.waves}
+    if not any(found.values()):
+        return ""
+    tds = []
+    for wave, cell in found.items():
+        if cell is None:
+            tds.append('<td class="small">none</td>')
+            continue
+        scope.page.count(cell, f"Respondents: {who}", wave)
+        if cell["suppressed"]:
+            tds.append(
+                f'<td class="withheld" title="{escape(cell["suppression_reason"] or "")}">'
+                f"{WITHHELD}<sup>{scope.page.mark(cell['suppression_reason'])}</sup></td>"
+            )
+        else:
+            tds.append(f"<td>{_n(cell['n_respondents'])}</td>")
+    return f'<tr><th scope="row">{escape(who)}</th>{"".join(tds)}</tr>'
 
 
 def _gap_section(
@@ -883,8 +1030,8 @@ def _gap_rows(entries: list[dict], by_gap: dict, waves: list[int]) -> list[str]:
 def _headlines(
     catalogue: dict[str, list[dict]], scope: Scope, gap: pl.DataFrame | None, organisation_id: str
 ) -> str:
-    by_cell, waves, baseline, latest = scope.by_cell, scope.waves, scope.baseline, scope.latest
-    services, group_labels, page = scope.services, scope.group_labels, scope.page
+    by_cell, baseline, latest = scope.by_cell, scope.baseline, scope.latest
+    group_labels, page = scope.group_labels, scope.page
     out = ['<section id="headlines" class="headlines"><h2>Headlines</h2>']
     if latest == baseline:
         out.append(f"<p>{baseline} is the baseline: changes are measured from the next survey.</p>")
@@ -892,9 +1039,11 @@ def _headlines(
         found = []
         for entries in catalogue.values():
             for entry in entries:
-                rows = _rows_of(entry, by_cell, waves, group_labels)
+                rows = _rows_of(entry, scope)
                 rows += [
-                    Row(entry["measure_id"], "service", s, "all", name) for s, name in services
+                    Row(entry["measure_id"], c.breakdown, c.service_id, c.group_id, c.heading)
+                    for _, columns in scope.service_tables
+                    for c in columns
                 ]
                 for row in rows:
                     key = (row.measure_id, row.breakdown, row.service_id, row.group_id)
@@ -1130,7 +1279,7 @@ def write_reports(
     previous publication (`previous_dir`), drawn by the same code and reference wording, keeps
     its page (only the publication it names is brought up to date): a run redraws only the
     organisations whose data changed."""
-    measures, changes, gap = _read_marts(marts_dir)
+    measures, changes, gap, respondents = _read_marts(marts_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     code = report_code()
     previous = _previous_rows(previous_dir, code)
@@ -1138,23 +1287,26 @@ def write_reports(
     # organisations x rows.
     changes_by_org = changes.partition_by("organisation_id", as_dict=True)
     gap_by_org = gap.partition_by("organisation_id", as_dict=True)
+    respondents_by_org = respondents.partition_by("organisation_id", as_dict=True)
     paths, reused = [], 0
     for (organisation_id,), own in sorted(
         measures.partition_by("organisation_id", as_dict=True).items()
     ):
         own_changes = changes_by_org.get((organisation_id,), changes.clear())
         own_gap = gap_by_org.get((organisation_id,), gap.clear())
+        own_respondents = respondents_by_org.get((organisation_id,), respondents.clear())
         path = out_dir / f"{organisation_id}.html"
         before = previous.get(organisation_id)
-        if before and all(
-            a.equals(b) for a, b in zip(before[:3], (own, own_changes, own_gap), strict=True)
-        ):
+        now = (own, own_changes, own_gap, own_respondents)
+        if before and all(a.equals(b) for a, b in zip(before[:4], now, strict=True)):
             page = _with_provenance(
-                before[3].read_text(encoding="utf-8"), provenance, organisation_id
+                before[4].read_text(encoding="utf-8"), provenance, organisation_id
             )
             reused += 1
         else:
-            page = build_report(own, own_changes, organisation_id, own_gap, provenance)
+            page = build_report(
+                own, own_changes, organisation_id, own_gap, provenance, respondents=own_respondents
+            )
         path.write_text(page, encoding="utf-8")
         paths.append(path)
     (out_dir / REPORT_CODE_FILE).write_text(code)
@@ -1170,30 +1322,36 @@ def write_reports(
     return WrittenReports(paths, reused)
 
 
-def _read_marts(marts_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _read_marts(marts_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The marts a page is drawn from: measures, changes, the gap and the respondent counts
+    (the last two may be missing from an older publication)."""
+
+    def optional(name: str) -> pl.DataFrame:
+        path = marts_dir / f"{name}.parquet"
+        return (
+            pl.read_parquet(path)
+            if path.exists()
+            else pl.DataFrame(schema={"organisation_id": pl.String})
+        )
+
     measures = pl.read_parquet(marts_dir / "mart_measures.parquet")
     changes = pl.read_parquet(marts_dir / "mart_measure_changes.parquet")
-    gap_file = marts_dir / "mart_manager_frontline_gap.parquet"
-    gap = (
-        pl.read_parquet(gap_file)
-        if gap_file.exists()
-        else pl.DataFrame(schema={"organisation_id": pl.String})
-    )
-    return measures, changes, gap
+    return measures, changes, optional("mart_manager_frontline_gap"), optional("mart_respondents")
 
 
 def _previous_rows(
     previous_dir: Path | None, code: str
-) -> dict[str, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Path]]:
+) -> dict[str, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, Path]]:
     """Per organisation: its rows of the previous publication's marts and its page there."""
     if previous_dir is None:
         return {}
     code_file = previous_dir / "reports" / REPORT_CODE_FILE
     if not code_file.exists() or code_file.read_text() != code:
         return {}
-    measures, changes, gap = _read_marts(previous_dir)
+    measures, changes, gap, respondents = _read_marts(previous_dir)
     changes_by_org = changes.partition_by("organisation_id", as_dict=True)
     gap_by_org = gap.partition_by("organisation_id", as_dict=True)
+    respondents_by_org = respondents.partition_by("organisation_id", as_dict=True)
     previous = {}
     for (organisation_id,), own in measures.partition_by("organisation_id", as_dict=True).items():
         page = previous_dir / "reports" / f"{organisation_id}.html"
@@ -1202,6 +1360,7 @@ def _previous_rows(
                 own,
                 changes_by_org.get((organisation_id,), changes.clear()),
                 gap_by_org.get((organisation_id,), gap.clear()),
+                respondents_by_org.get((organisation_id,), respondents.clear()),
                 page,
             )
     return previous

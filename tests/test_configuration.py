@@ -426,6 +426,30 @@ def test_check_refuses_missing_reference_data(workspace, tmp_path):
     ) in result.stderr
 
 
+def test_check_refuses_a_breakdown_it_could_not_build(workspace, tmp_path):
+    """ref_breakdowns.csv decides cells, suppression families and report panels: a mistake in
+    it exits 2 before anything runs, each named with its line."""
+    shutil.copy(REPO_ROOT / "data" / "sources.yml", workspace.registry_file)
+    project = copy_dbt_project(tmp_path)
+    breakdowns = project / "seeds" / "ref_breakdowns.csv"
+    breakdowns.write_text(
+        breakdowns.read_text()
+        + "service_team,By service and team,service,team,\n"  # line 8: no such group level
+        + "by_role_again,By role,organisation,group,\n"  # line 9: the same levels as line 4
+        + "service_rows,By service,service,all,measure_rows\n"  # line 10: a panel it cannot fill
+    )
+    result = coprod("check", COPROD_DBT_PROJECT_DIR=str(project))
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if str(breakdowns) in line] == [
+        f"{breakdowns}:8: group_level must be all, rollup or group.",
+        f"{breakdowns}:9: another breakdown has the same service_level and group_level.",
+        f"{breakdowns}:10: another breakdown has the same service_level and group_level.",
+        f"{breakdowns}:10: report_panel measure_rows is for service_level organisation, "
+        "service_columns for service_level service.",
+    ]
+    assert not (workspace.root / "warehouse.duckdb").exists()
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

@@ -11,14 +11,22 @@ the awareness measure no answer:
 The file also holds one repeat submission (the first big respondent again, five minutes later,
 identical answers), and a re-export repeats five responses: neither is another respondent.
 
-Withheld: small (6) and small x workforce (6) have fewer than 10 respondents. Then, as for any
-count, the smallest other part of a published total is withheld so that the total cannot give
-them away: mid (14) among the services of the organisation (62 - 42 would give small + mid,
-not small alone, once mid is withheld), and mid x workforce (14) among the services of the
-workforce roll-up (50 = 30 + 14 + 6).
+Service x role (service_group): big x frontline 30, big x people who draw on care 12, mid x
+frontline 14, small x frontline 6.
+
+Withheld: small (6), small x workforce (6) and small x frontline (6) have fewer than 10
+respondents. Then, as for any count, the smallest other part of a published total is withheld
+so that the total cannot give them away. Neighbouring totals first (round 1): mid (14) among
+the services of the organisation (62 - 42 would give small + mid, not small alone, once mid is
+withheld); mid x workforce (14) among the services of the workforce roll-up (50 = 30 + 14 + 6);
+mid x frontline (14) among the services of the frontline role (50 = 30 + 14 + 6). The totals
+further up then already have two withheld parts each: the organisation over each service's
+roll-ups (62 = 30 + 12 + 14 + 6) and over each service's roles, so nothing more is withheld.
 """
 
 from __future__ import annotations
+
+import re
 
 import polars as pl
 import pytest
@@ -44,6 +52,10 @@ EXPECTED = {
     ("service_rollup", "big", "lived_experience"): (12, None),
     ("service_rollup", "mid", "workforce"): (None, SECONDARY + "services of rollup"),
     ("service_rollup", "small", "workforce"): (None, "fewer than 10 respondents"),
+    ("service_group", "big", "frontline"): (30, None),
+    ("service_group", "big", "person_drawing_on_care"): (12, None),
+    ("service_group", "mid", "frontline"): (None, SECONDARY + "services of group"),
+    ("service_group", "small", "frontline"): (None, "fewer than 10 respondents"),
 }
 
 
@@ -87,7 +99,7 @@ def test_every_cell_has_its_respondent_count_withheld_like_any_count(counted):
     }
     assert published == EXPECTED
     withheld = respondents.filter(pl.col("suppressed"))
-    assert withheld.height == 4 and withheld["n_respondents"].null_count() == 4
+    assert withheld.height == 6 and withheld["n_respondents"].null_count() == 6
     first = respondents.filter(pl.col("breakdown") == "organisation").row(0, named=True)
     assert (first["wave"], first["wave_number"], first["is_baseline"]) == (2025, 1, True)
     assert (first["service_name"], first["group_label"]) == ("All services", "All respondents")
@@ -120,16 +132,31 @@ def test_no_withheld_respondent_count_can_be_worked_out(counted):
         select family, scope, parent_published, children, withheld_children
         from intermediate.int_suppression_families
         where measure_id = 'respondents' order by family, scope""").rows()
+    # (family, the total's service/group, total published, parts, parts withheld), by hand
     assert families == [
-        ("groups_of_rollup", "lived_experience", True, 1, 0),
-        ("groups_of_rollup", "workforce", True, 1, 0),
-        ("rollups_of_organisation", "all", True, 2, 0),
-        ("rollups_of_service", "big", True, 2, 0),
-        ("rollups_of_service", "mid", False, 1, 1),
-        ("rollups_of_service", "small", False, 1, 1),
-        ("services_of_organisation", "all", True, 3, 2),
-        ("services_of_rollup", "lived_experience", True, 1, 0),
-        ("services_of_rollup", "workforce", True, 3, 2),
+        ("groups_of_organisation", "all/all", True, 2, 0),
+        ("groups_of_rollup", "all/lived_experience", True, 1, 0),
+        ("groups_of_rollup", "all/workforce", True, 1, 0),
+        ("groups_of_service", "big/all", True, 2, 0),
+        ("groups_of_service", "mid/all", False, 1, 1),
+        ("groups_of_service", "small/all", False, 1, 1),
+        ("groups_of_service_rollup", "big/lived_experience", True, 1, 0),
+        ("groups_of_service_rollup", "big/workforce", True, 1, 0),
+        ("groups_of_service_rollup", "mid/workforce", False, 1, 1),
+        ("groups_of_service_rollup", "small/workforce", False, 1, 1),
+        ("rollups_of_organisation", "all/all", True, 2, 0),
+        ("rollups_of_service", "big/all", True, 2, 0),
+        ("rollups_of_service", "mid/all", False, 1, 1),
+        ("rollups_of_service", "small/all", False, 1, 1),
+        ("service_groups_of_organisation", "all/all", True, 4, 2),
+        ("service_groups_of_rollup", "all/lived_experience", True, 1, 0),
+        ("service_groups_of_rollup", "all/workforce", True, 3, 2),
+        ("service_rollups_of_organisation", "all/all", True, 4, 2),
+        ("services_of_group", "all/frontline", True, 3, 2),
+        ("services_of_group", "all/person_drawing_on_care", True, 1, 0),
+        ("services_of_organisation", "all/all", True, 3, 2),
+        ("services_of_rollup", "all/lived_experience", True, 1, 0),
+        ("services_of_rollup", "all/workforce", True, 3, 2),
     ]
 
 
@@ -142,8 +169,10 @@ def test_the_publication_gate_refuses_a_withheld_count_shown(counted, tmp_path):
         "known_services": ["all", "big", "mid", "small"],
         "known_groups": ["all", "workforce", "lived_experience", "frontline",
                          "person_drawing_on_care"],
+        "known_breakdowns": ["organisation", "organisation_rollup", "organisation_group",
+                             "service", "service_rollup", "service_group"],
         "min_cell_size": 10,
-        "min_row_count": 12,
+        "min_row_count": 16,
     }  # fmt: skip
     results = tmp_path / "gx_results"
     assert run_gate("mart_respondents", published, parameters, results).passed
@@ -162,3 +191,54 @@ def test_the_publication_gate_refuses_a_withheld_count_shown(counted, tmp_path):
         ("expect_column_values_to_be_between", 2),  # small and mid: 6 < 10
         ("expect_column_values_to_be_null", 1),  # small: withheld, yet printed
     ]
+
+
+def test_the_publication_gate_refuses_a_breakdown_not_declared(counted, tmp_path):
+    """The breakdown value set is ref_breakdowns.csv's, passed to the suite at run time: a row
+    of a breakdown the reference data does not declare is refused."""
+    published = pl.read_parquet(counted.marts / "mart_respondents.parquet")
+    parameters = {
+        "known_organisations": ["count_org"],
+        "known_services": ["all", "big", "mid", "small"],
+        "known_groups": ["all", "workforce", "lived_experience", "frontline",
+                         "person_drawing_on_care"],
+        "known_breakdowns": ["organisation", "organisation_rollup", "organisation_group",
+                             "service", "service_rollup"],  # service_group left out
+        "min_cell_size": 10,
+        "min_row_count": 16,
+    }  # fmt: skip
+    published.write_parquet(tmp_path / "mart_respondents.parquet")
+    result = run_gate(
+        "mart_respondents", tmp_path / "mart_respondents.parquet", parameters, tmp_path / "gx"
+    )
+    assert [(f["expectation"], f["column"], f["unexpected_count"]) for f in result.failures] == [
+        ("expect_column_values_to_be_in_set", "breakdown", 4)  # the four service x role rows
+    ]
+
+
+def test_the_report_says_how_many_took_part(counted):
+    """The organisation's page opens with its respondent counts, withheld ones marked: the
+    rows are the report's groups (everyone, each roll-up), then each service."""
+    page = (counted.marts / "reports" / "count_org.html").read_text()
+    section = page[page.index('<section id="respondents">') :]
+    section = section[: section.index("</section>")]
+
+    def text(cell: str) -> str:  # a cell's words, a withheld figure without its footnote mark
+        words = " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+        return "withheld" if words.startswith("withheld") else words
+
+    rows = [
+        [text(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section)
+    ]
+    assert rows == [
+        ["Who", "2025 (baseline)"],
+        ["Everyone", "62"],
+        ["Workforce", "50"],
+        ["Lived experience", "12"],
+        ["By service"],
+        ["Big", "42"],
+        ["Mid", "withheld"],
+        ["Small", "withheld"],
+    ]
+    assert '<a href="#respondents">Who took part</a>' in page

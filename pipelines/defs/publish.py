@@ -58,15 +58,18 @@ def staged_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 
 
 def _gate_parameters(settings: Settings) -> dict[str, dict]:
-    """Suite parameters per mart: the codes the registry and reference data declare, the minimum
-    cell size, and a row-count floor of half what the previous publication held."""
+    """Suite parameters per mart: the codes the registry and reference data declare
+    (organisations, services, groups, breakdowns), the minimum cell size, and a row-count floor
+    of half what the previous publication held."""
     registry = load_registry(settings.registry_file)
-    groups = load_reference().respondent_groups
+    reference = load_reference()
+    groups = reference.respondent_groups
     dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     shared = {
         "known_organisations": registry.organisations["organisation_id"].to_list(),
         "known_services": [ALL_SERVICES, *registry.services["service_id"].to_list()],
         "known_groups": sorted({"all", *groups["group_id"], *groups["rollup"]}),
+        "known_breakdowns": reference.breakdowns["breakdown"].to_list(),
         "min_cell_size": dbt_vars["min_cell_size"],
     }
     previous = current_manifest(settings.marts_dir) or {"marts": {}}

@@ -3,9 +3,16 @@
 -- per organisation and wave, in percentage points, with a two-proportion z-test. Each group's
 -- figures are printed as in mart_measures; the gap is withheld when either group's is.
 -- Grain: organisation_id, wave, measure_id.
-with cells as (
-    select * from {{ ref('int_measure_cells_labelled') }}
-    where breakdown = 'organisation_group'
+-- The groups' cells are those of the organisation-wide breakdown by role in ref_breakdowns.
+with role_breakdown as (
+    select breakdown from {{ ref('ref_breakdowns') }}
+    where service_level = 'organisation' and group_level = 'group'
+),
+
+cells as (
+    select labelled.*
+    from {{ ref('int_measure_cells_labelled') }} as labelled
+    inner join role_breakdown on labelled.breakdown = role_breakdown.breakdown
 ),
 
 higher_group as (

@@ -1,11 +1,8 @@
 -- n (valid answers) and k (positive answers) per cell, before any suppression; and each cell's
 -- respondents (below, under the measure id respondents_measure_id()). A cell is one
--- organisation, wave and measure at one breakdown:
---   organisation         all respondents the measure applies to   service_id 'all', group_id 'all'
---   organisation_rollup  workforce or lived_experience             service_id 'all'
---   organisation_group   one respondent group (role)               service_id 'all'
---   service              one service                               group_id 'all'
---   service_rollup       one service and roll-up
+-- organisation, wave and measure at one breakdown of ref_breakdowns: service_id is 'all' or
+-- one service, group_id 'all', a roll-up (workforce, lived_experience) or one role, as the
+-- breakdown's service_level and group_level say.
 --
 -- Each counted response contributes one outcome per measure it validly answered: is the answer
 -- in the measure's numerator? A measure applies to everyone ('all') or to one roll-up; respondents
@@ -130,31 +127,34 @@ finest as (
     group by organisation_id, wave, service_id, respondent_group, rollup
 ),
 
+breakdowns as (
+    select breakdown, service_level, group_level from {{ ref('ref_breakdowns') }}
+),
+
+-- Each finest count once per declared breakdown, under that breakdown's service and group: the
+-- sums below then add up every cell of every breakdown in one pass.
 expanded as (
-    select organisation_id, wave, measure_id, 'organisation' as breakdown, 'all' as service_id,
-        'all' as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook, trend_group,
-        question_version
+    select
+        finest.organisation_id,
+        finest.wave,
+        finest.measure_id,
+        breakdowns.breakdown,
+        finest.n,
+        finest.k,
+        finest.n_coded_by_analyst,
+        finest.n_coded_by_codebook,
+        finest.trend_group,
+        finest.question_version,
+        case
+            when breakdowns.service_level = 'service' then finest.service_id else 'all'
+        end as service_id,
+        case breakdowns.group_level
+            when 'rollup' then finest.rollup
+            when 'group' then finest.respondent_group
+            else 'all'
+        end as group_id
     from finest
-    union all
-    select organisation_id, wave, measure_id, 'organisation_rollup' as breakdown,
-        'all' as service_id, rollup as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook,
-        trend_group, question_version
-    from finest
-    union all
-    select organisation_id, wave, measure_id, 'organisation_group' as breakdown,
-        'all' as service_id, respondent_group as group_id, n, k, n_coded_by_analyst,
-        n_coded_by_codebook, trend_group, question_version
-    from finest
-    union all
-    select organisation_id, wave, measure_id, 'service' as breakdown, service_id,
-        'all' as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook, trend_group,
-        question_version
-    from finest
-    union all
-    select organisation_id, wave, measure_id, 'service_rollup' as breakdown, service_id,
-        rollup as group_id, n, k, n_coded_by_analyst, n_coded_by_codebook, trend_group,
-        question_version
-    from finest
+    cross join breakdowns
 )
 
 select

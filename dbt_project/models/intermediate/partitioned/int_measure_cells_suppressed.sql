@@ -7,8 +7,12 @@
 -- smallest other child (ties: by id) is withheld too. The families are declared in
 -- int_suppression_family_members.
 -- Withholding one cell can expose another family, so the rule is applied in rounds; the test
--- assert_no_cell_recoverable_by_subtraction proves the rounds were enough.
-{% set rounds = 4 %}
+-- assert_no_cell_recoverable_by_subtraction proves the rounds were enough. Round r judges the
+-- families whose breakdowns are at most r steps apart (int_breakdown_families): neighbours
+-- first, so that a total two levels up (the organisation over each service's roles) withholds
+-- a cell of its own only where its neighbours' rounds left a withheld part recoverable. Judged
+-- in the same round, both would withhold a cell each for the same exposure.
+{% set rounds = 6 %}
 
 with cells as (
     select * from {{ ref('int_measure_cells') }} as cells
@@ -16,7 +20,7 @@ with cells as (
 ),
 
 members as (
-    select family_id, family, cell_id, is_parent
+    select family_id, family, steps, cell_id, is_parent
     from {{ ref('int_suppression_family_members') }} as members
     {{- in_partitions_to_build('members') }}
 ),
@@ -49,6 +53,7 @@ judged_{{ r }} as (
         state.suppression_reason,
         members.family,
         members.family_id is not null
+            and members.steps <= {{ r }}
             and max(case when members.is_parent and not state.suppressed then 1 else 0 end)
                 over (partition by members.family_id) = 1
             and sum(case when not members.is_parent then 1 else 0 end)
