@@ -267,3 +267,16 @@ def test_every_mart_of_measures_says_its_denominator(published):
         frame = published.mart(mart)
         assert {"denominator", "option_code"} <= set(frame.columns), mart
         assert frame.schema["denominator"] == pl.String, mart
+
+
+def test_the_report_shows_a_distribution_as_the_answers_to_its_question(published):
+    page = (published.marts / "reports" / "denom_org.html").read_text()
+    # one block under the question, each option by its label, in the option set's order
+    block = page.split("<h3>“Which best describes how people are usually involved in")[1]
+    block = block.split("<h3>")[0].split("</section>")[0]
+    assert "Counted: Each rung over everyone asked, blanks included." in block
+    labels = [part.split("</span>")[0] for part in block.split('<span class="label">')[1:]]
+    assert labels == [
+        "Coercion", "Educating", "Informing", "Consultation", "Engagement", "Co-design",
+        "Co-production", "No answer",
+    ]  # fmt: skip
