@@ -170,10 +170,20 @@ class Wording:
     panels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     breakdown_labels: dict[str, str] = field(default_factory=dict)
 
+    def distribution(self, measure_id: str) -> tuple[dict, str] | None:
+        """<distribution>__<option> -> (the distribution's ref_measures row, option code)."""
+        parent, _, option = measure_id.rpartition("__")
+        reference = self.measures.get(parent)
+        if reference and option and (reference.get("kind") or "share") == "distribution":
+            return reference, option
+        return None
+
     def question(self, measure_id: str, mart_question: str | None) -> str | None:
         theme = _theme(measure_id)
         if theme:
             return theme[0]
+        if distribution := self.distribution(measure_id):
+            return distribution[0]["question_id"]
         reference = self.measures.get(measure_id)
         return reference["question_id"] if reference else mart_question
 
@@ -183,6 +193,8 @@ class Wording:
         theme = _theme(measure_id)
         if theme:
             return theme[0]
+        if distribution := self.distribution(measure_id):
+            return distribution[0]["question_id"]
         reference = self.measures.get(measure_id)
         if (
             reference
@@ -201,6 +213,10 @@ class Wording:
         theme = _theme(measure_id)
         if theme and (option := self._option(*theme)):
             return option[1]
+        if distribution := self.distribution(measure_id):
+            reference, code = distribution
+            option = self._option(reference["question_id"], code)
+            return option[1] if option else "No answer" if code == "no_answer" else code
         reference = self.measures.get(measure_id)
         if reference and self.answer_of(measure_id):
             codes = reference["numerator_codes"].split("|")
@@ -216,6 +232,9 @@ class Wording:
         reference = self.measures.get(measure_id)
         if reference:
             return (reference["order"], 0)
+        if distribution := self.distribution(measure_id):
+            option = self._option(distribution[0]["question_id"], distribution[1])
+            return (distribution[0]["order"], option[0] if option else 999)
         theme = _theme(measure_id)
         option = self._option(*theme) if theme else None
         return (1000 + question, option[0] if option else 999)
@@ -226,6 +245,8 @@ class Wording:
 
     def counted(self, measure_id: str) -> str:
         reference = self.measures.get(measure_id)
+        if not reference and (distribution := self.distribution(measure_id)):
+            reference = distribution[0]
         if reference and reference.get("description"):
             return reference["description"]
         if _theme(measure_id):

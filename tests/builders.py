@@ -120,3 +120,43 @@ def as_text(frame: pl.DataFrame) -> str:
     lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
     frame = frame.with_columns(pl.col(lists).cast(pl.List(pl.String)).list.join(","))
     return frame.cast(pl.String, strict=False).write_csv()
+
+
+def microsoft_forms_xlsx(rows: Iterable[dict]) -> bytes:
+    """A Microsoft Forms workbook as Forms exports it: ID, Start time, Completion time, Email
+    ("anonymous" on an anonymous form), Name, Last modified time, then every column
+    microsoft_forms_coprod_v1 declares, each headed by its question's full text; US short dates;
+    multi-select answers joined with ";".
+
+    A row gives `submitted` (a datetime), `service`, `respondent_group` (a label) and answers by
+    question id ("CP_VALUED": "Don't know", "CP_DEFINE": "..."); every other cell is empty."""
+    import openpyxl
+
+    from pipelines.reference import load_reference
+
+    crosswalk = load_reference().instrument_columns.filter(
+        (pl.col("instrument_id") == "microsoft_forms_coprod_v1")
+        & (pl.col("source_column") != "Email")
+    )
+    keys = {  # source column -> the key a row gives its value under
+        column: question if role == "answer" else f"{question}_OTHER" if question else role
+        for column, role, question in crosswalk.select(
+            "source_column", "column_role", "question_id"
+        ).iter_rows()
+    }
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(
+        ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time", *keys]
+    )
+    for number, row in enumerate(rows, start=1):
+        done = row["submitted"]
+        start = done.replace(minute=max(done.minute - 5, 0))
+        stamp = "{d.month}/{d.day}/{d:%y} {d.hour}:{d:%M:%S}".format
+        sheet.append(
+            [number, stamp(d=start), stamp(d=done), "anonymous", None, None]
+            + [row.get(key) or None for key in keys.values()]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

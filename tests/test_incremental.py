@@ -93,8 +93,9 @@ def test_only_what_arrived_is_read_and_recomputed(workspace, tmp_path):
     project = copy_dbt_project(tmp_path)
     with (project / "seeds" / "ref_measures.csv").open("a", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerow(
-            ["aware_no", "Had not heard of it", "awareness", "CP_AWARE", "no", "all", "No / valid"]
-        )
+            ["aware_no", "Had not heard of it", "awareness", "CP_AWARE", "no", "all",
+             "No / valid", "valid", "share"]
+        )  # fmt: skip
     log = workspace.root / "logs" / "ingest.log"
     log.unlink(missing_ok=True)
     run_with_project(project)

@@ -298,9 +298,10 @@ def test_a_run_shows_one_line_per_phase_and_their_times(ran):
 
 
 def test_the_dbt_unit_tests_hold(ran, tmp_path):
-    """De-duplication, suppression (primary and secondary) and change, each on rows worked out by
-    hand (models/**/_*__unit_tests.yml), run by dbt against the samples' warehouse: dbt reads
-    the column types of the models the given rows stand in for from there."""
+    """De-duplication, denominators, distributions, suppression (primary and secondary) and
+    change, each on rows worked out by hand (models/**/_*__unit_tests.yml), run by dbt against
+    the samples' warehouse: dbt reads the column types of the models the given rows stand in
+    for from there."""
     workspace, _ = ran
     dbt = Path(sys.executable).parent / "dbt"
     result = subprocess.run(
@@ -319,10 +320,12 @@ def test_the_dbt_unit_tests_hold(ran, tmp_path):
         "a_small_cell_is_withheld_and_so_is_the_cell_that_would_reveal_it",
         "neighbours_are_protected_before_a_total_two_levels_up",
         "change_since_baseline_is_tested_only_where_it_can_be",
+        "each_measure_counts_over_the_denominator_it_declares",
+        "a_distribution_is_one_measure_per_option_of_its_denominator",
     }
     for name in passed:
         assert re.search(rf"PASS \S+::{name}\b", result.stdout), name
-    assert "PASS=6 " in result.stdout
+    assert "PASS=8 " in result.stdout
 
 
 def test_the_dbt_sql_follows_the_house_style(ran, tmp_path):

@@ -29,6 +29,8 @@ select
     measures.measure_label,
     measures.measure_family,
     measures.question_id,
+    measures.denominator,
+    measures.option_code,
     {{ coprod.split_to_array('cells.question_versions', ',') }} as question_versions,
     cells.trend_group,
     cells.n,

@@ -68,6 +68,8 @@ select
     measure_label,
     measure_family,
     question_id,
+    denominator,
+    option_code,
     {{ cell_figures('k', 'n', 'not suppressed') }},
     {{ change_columns('baseline', 'base') }},
     {{ change_columns('previous', 'prev') }},

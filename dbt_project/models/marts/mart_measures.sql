@@ -22,6 +22,8 @@ select
     measure_label,
     measure_family,
     question_id,
+    denominator,
+    option_code,
     question_versions,
     trend_group,
     {{ cell_figures('k', 'n', 'not suppressed') }},

@@ -1,13 +1,19 @@
--- n (valid answers) and k (positive answers) per cell, before any suppression; and each cell's
--- respondents (below, under the measure id respondents_measure_id()). A cell is one
+-- n (the measure's denominator) and k (positive answers) per cell, before any suppression; and
+-- each cell's respondents (below, under the measure id respondents_measure_id()). A cell is one
 -- organisation, wave and measure at one breakdown of ref_breakdowns: service_id is 'all' or
 -- one service, group_id 'all', a roll-up (workforce, lived_experience) or one role, as the
 -- breakdown's service_level and group_level say.
 --
--- Each counted response contributes one outcome per measure it validly answered: is the answer
--- in the measure's numerator? A measure applies to everyone ('all') or to one roll-up; respondents
--- outside it are not in its denominator. Multi-select: valid when any valid option was chosen,
--- positive when any chosen option is in the numerator.
+-- Each counted response contributes one outcome per measure whose denominator it is in: is the
+-- answer in the measure's numerator? A measure applies to everyone ('all') or to one roll-up;
+-- respondents outside it are never in its denominator. Within it, the measure's denominator
+-- (int_measures) says who counts:
+--   valid        responses with a valid answer (multi-select: any valid option chosen);
+--   answered     responses with any answer, "Don't know" or "Prefer not to say" included;
+--   respondents  every counted response whose questionnaire (instrument) asked the question,
+--                blanks included.
+-- Positive when any chosen option is in the numerator; a blank is positive only for a
+-- distribution's no_answer measure.
 -- The chosen options are gathered per response and question first (only multi-select
 -- questions have several), so the measures are joined to one row per answered question.
 with codes as (
@@ -28,19 +34,19 @@ measures as (
     select * from {{ ref('int_measures') }}
 ),
 
-valid_codes as (
+coded_answers as (
     select codes.*, questions.answer_type
     from codes
     inner join questions on codes.question_id = questions.question_id
-    where codes.is_valid
 ),
 
+-- One row per counted response and question it answered, valid or not (has_valid_option).
 answered_questions as (
     select
         organisation_id, wave, service_id, respondent_group, rollup, response_key, file_sha256,
         question_id, trend_group, question_version, {{ coprod.array_of('option_code') }} as chosen,
-        coded_by
-    from valid_codes
+        is_valid as has_valid_option, coded_by
+    from coded_answers
     where answer_type = 'single'
     union all
     -- service, group and roll-up are the response's, the same on every row: min() picks it
@@ -57,14 +63,18 @@ answered_questions as (
         min(trend_group) as trend_group,
         min(question_version) as question_version,
         {{ coprod.array_agg_of('option_code') }} as chosen,
+        max(case when is_valid then 1 else 0 end) = 1 as has_valid_option,
         max(coded_by) as coded_by
-    from valid_codes
+    from coded_answers
     where answer_type <> 'single'
     group by organisation_id, wave, file_sha256, response_key, question_id
 ),
 
--- One outcome per counted response and measure it validly answered, counted at once rather
--- than stored: at ten million responses that table would hold over a hundred million rows.
+-- One outcome per counted response and measure it answered, counted at once rather than
+-- stored: at ten million responses that table would hold over a hundred million rows. A
+-- measure over valid answers counts only an answer with a valid option (its numerator holds
+-- valid options only: tests/assert_measures_are_well_formed.sql), so chosen may hold the
+-- others.
 outcomes as (
     select
         answered_questions.organisation_id,
@@ -83,11 +93,12 @@ outcomes as (
     inner join measures
         on answered_questions.question_id = measures.question_id
         and (measures.applies_to = 'all' or answered_questions.rollup = measures.applies_to)
+        and (answered_questions.has_valid_option or measures.denominator <> 'valid')
 ),
 
 -- Counted first at the finest grain (service x role), so the breakdowns below add up a few
 -- thousand rows per partition rather than re-reading every response five times.
-finest_measures as (
+answered_cells as (
     select
         organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
         question_version,
@@ -97,6 +108,105 @@ finest_measures as (
         count(*) filter (where coded_by = 'codebook') as n_coded_by_codebook
     from outcomes
     group by all
+),
+
+-- Denominator respondents: the respondents who were asked the question and left it blank,
+-- counted from cells, not responses (no response is joined to a measure): per finest cell,
+-- the respondents whose instrument has a column for the question (in the version it asks),
+-- less those who answered it. Only measures declaring this denominator are looked at.
+respondent_measures as (
+    select measure_id, question_id, applies_to, counts_no_answer
+    from measures
+    where denominator = 'respondents'
+),
+
+asked_versions as (
+    select distinct
+        crosswalk.instrument_id, crosswalk.question_id, crosswalk.question_version,
+        versions.trend_group
+    from {{ ref('ref_instrument_columns') }} as crosswalk
+    inner join {{ ref('ref_question_versions') }} as versions
+        on crosswalk.question_id = versions.question_id
+        and crosswalk.question_version = versions.question_version
+    where crosswalk.column_role = 'answer'
+),
+
+instrument_respondents as (
+    select
+        organisation_id, wave, service_id, respondent_group, rollup, instrument_id,
+        count(*) as respondents
+    from responses
+    where counts_in_measures
+    group by organisation_id, wave, service_id, respondent_group, rollup, instrument_id
+),
+
+asked_cells as (
+    select
+        instrument_respondents.organisation_id,
+        instrument_respondents.wave,
+        respondent_measures.measure_id,
+        instrument_respondents.service_id,
+        instrument_respondents.respondent_group,
+        instrument_respondents.rollup,
+        asked_versions.trend_group,
+        asked_versions.question_version,
+        respondent_measures.counts_no_answer,
+        sum(instrument_respondents.respondents) as asked
+    from instrument_respondents
+    inner join asked_versions
+        on instrument_respondents.instrument_id = asked_versions.instrument_id
+    inner join respondent_measures
+        on asked_versions.question_id = respondent_measures.question_id
+        and (
+            respondent_measures.applies_to = 'all'
+            or instrument_respondents.rollup = respondent_measures.applies_to
+        )
+    group by
+        instrument_respondents.organisation_id, instrument_respondents.wave,
+        respondent_measures.measure_id, instrument_respondents.service_id,
+        instrument_respondents.respondent_group, instrument_respondents.rollup,
+        asked_versions.trend_group, asked_versions.question_version,
+        respondent_measures.counts_no_answer
+),
+
+blank_cells as (
+    select
+        asked_cells.organisation_id,
+        asked_cells.wave,
+        asked_cells.measure_id,
+        asked_cells.service_id,
+        asked_cells.respondent_group,
+        asked_cells.rollup,
+        asked_cells.trend_group,
+        asked_cells.question_version,
+        0 as n_coded_by_analyst,
+        0 as n_coded_by_codebook,
+        asked_cells.asked - coalesce(answered_cells.n, 0) as n,
+        case
+            when asked_cells.counts_no_answer then asked_cells.asked - coalesce(answered_cells.n, 0)
+            else 0
+        end as k
+    from asked_cells
+    left join answered_cells
+        on asked_cells.organisation_id = answered_cells.organisation_id
+        and asked_cells.wave = answered_cells.wave
+        and asked_cells.measure_id = answered_cells.measure_id
+        and asked_cells.service_id = answered_cells.service_id
+        and asked_cells.respondent_group = answered_cells.respondent_group
+        and asked_cells.question_version = answered_cells.question_version
+    where asked_cells.asked > coalesce(answered_cells.n, 0)
+),
+
+finest_measures as (
+    select
+        organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
+        question_version, n, k, n_coded_by_analyst, n_coded_by_codebook
+    from answered_cells
+    union all
+    select
+        organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
+        question_version, n, k, n_coded_by_analyst, n_coded_by_codebook
+    from blank_cells
 ),
 
 -- Each cell's respondents (counted responses, whatever they answered) as a cell of the reserved

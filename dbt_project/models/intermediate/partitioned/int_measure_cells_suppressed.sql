@@ -1,7 +1,8 @@
 -- Disclosure control, applied once here so that every published mart follows the same rules.
 --
--- Primary: a cell with fewer than var('min_cell_size') valid answers is withheld (n, k and the
--- percentage); a respondent count (respondents_measure_id()) with fewer respondents likewise.
+-- Primary: a cell whose n (the measure's denominator: valid answers, answers or respondents)
+-- is below var('min_cell_size') is withheld (n, k and the percentage); a respondent count
+-- (respondents_measure_id()) with fewer respondents likewise.
 -- Secondary: cells that add up to a parent form a family. If a published parent has exactly
 -- one withheld child among several, that child could be worked out by subtraction, so the
 -- smallest other child (ties: by id) is withheld too. The families are declared in
@@ -25,18 +26,27 @@ members as (
     {{- in_partitions_to_build('members') }}
 ),
 
+measures as (
+    select measure_id, denominator from {{ ref('int_measures') }}
+),
+
+-- the reason names what n counts: the measure's denominator, or the cell's respondents
 round_0 as (
     select
-        cell_id,
-        n,
-        n < {{ var('min_cell_size') }} as suppressed,
+        cells.cell_id,
+        cells.n,
+        cells.n < {{ var('min_cell_size') }} as suppressed,
         case
-            when n >= {{ var('min_cell_size') }} then null
-            when measure_id = {{ coprod.respondents_measure_id() }}
+            when cells.n >= {{ var('min_cell_size') }} then null
+            when cells.measure_id = {{ coprod.respondents_measure_id() }}
+                or measures.denominator = 'respondents'
                 then 'fewer than {{ var("min_cell_size") }} respondents'
+            when measures.denominator = 'answered'
+                then 'fewer than {{ var("min_cell_size") }} answers'
             else 'fewer than {{ var("min_cell_size") }} valid answers'
         end as suppression_reason
     from cells
+    left join measures on cells.measure_id = measures.measure_id
 ),
 
 {#- Each round reads the previous one once: a round that read it three times (once for the
