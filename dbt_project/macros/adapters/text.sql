@@ -33,6 +33,19 @@
     array_join(array_sort(collect_set({{ expression }})), {{ coprod.quoted_text(separator) }})
 {%- endmacro %}
 
+{#- Aggregate: the non-null values of a string expression, sorted (byte order), joined by
+    `separator`; for values already distinct within the group, where the distinct aggregate
+    above would cost a second pass. -#}
+{% macro string_agg_sorted(expression, separator) -%}
+    {{ return(adapter.dispatch('string_agg_sorted', 'coprod')(expression, separator)) }}
+{%- endmacro %}
+{% macro duckdb__string_agg_sorted(expression, separator) -%}
+    string_agg({{ expression }}, {{ coprod.quoted_text(separator) }} order by {{ expression }})
+{%- endmacro %}
+{% macro spark__string_agg_sorted(expression, separator) -%}
+    array_join(array_sort(collect_list({{ expression }})), {{ coprod.quoted_text(separator) }})
+{%- endmacro %}
+
 {#- A text as the words a codebook phrase is matched against: lower case, apostrophes (straight
     or curly) dropped, so "don't", "don’t" and "dont" are one word, then every run of characters
     other than letters, digits and currency signs one space, with a space at each end ("£££" is

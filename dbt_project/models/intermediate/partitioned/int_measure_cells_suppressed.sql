@@ -49,35 +49,58 @@ round_0 as (
     left join measures on cells.measure_id = measures.measure_id
 ),
 
+-- The families that can be exposed, those with several children (a family of one child has
+-- none to protect it with: leaving it out changes no round), with their children numbered in
+-- the order a candidate is picked (smallest n, then id). n does not change between rounds, so
+-- a round's first candidate is the child still published with the lowest number: each round
+-- then needs one pass over its families, not a sort of every family's children again.
+families as (
+    select cell_id, family_id, family, steps, is_parent, child_order
+    from (
+        select
+            members.cell_id,
+            members.family_id,
+            members.family,
+            members.steps,
+            members.is_parent,
+            sum(case when not members.is_parent then 1 else 0 end)
+                over (partition by members.family_id) as children,
+            case when not members.is_parent then row_number() over (
+                partition by members.family_id, members.is_parent
+                order by round_0.n, members.cell_id
+            ) end as child_order
+        from members
+        inner join round_0 on members.cell_id = round_0.cell_id
+    ) as numbered
+    where children > 1
+),
+
 {#- Each round reads the previous one once: a round that read it three times (once for the
     exposed families, once for their candidates, once to carry it on) made Spark, which
     inlines every CTE, compute round 0 4^4 times over. -#}
 {% for r in range(1, rounds + 1) %}
 judged_{{ r }} as (
-    -- every cell with each family it belongs to (none: one row, family_id null), and whether
-    -- that family is exposed: its parent published and exactly one of several children withheld
+    -- every cell with each family it belongs to (none: one row, family_id null), whether that
+    -- family is exposed (its parent published and exactly one of its several children
+    -- withheld), and the family's first candidate (child still published) in order
     select
         state.cell_id,
         state.n,
         state.suppressed,
         state.suppression_reason,
-        members.family,
-        members.family_id is not null
-            and members.steps <= {{ r }}
-            and max(case when members.is_parent and not state.suppressed then 1 else 0 end)
-                over (partition by members.family_id) = 1
-            and sum(case when not members.is_parent then 1 else 0 end)
-                over (partition by members.family_id) > 1
-            and sum(case when not members.is_parent and state.suppressed then 1 else 0 end)
-                over (partition by members.family_id) = 1
+        families.family,
+        families.child_order,
+        families.family_id is not null
+            and families.steps <= {{ r }}
+            and max(case when families.is_parent and not state.suppressed then 1 else 0 end)
+                over (partition by families.family_id) = 1
+            and sum(case when not families.is_parent and state.suppressed then 1 else 0 end)
+                over (partition by families.family_id) = 1
             as family_exposed,
-        -- candidates (children still published) of the family in order: smallest n, then id
-        not members.is_parent and not state.suppressed and row_number() over (
-            partition by members.family_id, members.is_parent or state.suppressed
-            order by state.n, state.cell_id
-        ) = 1 as first_candidate
+        min(case when not families.is_parent and not state.suppressed then families.child_order end)
+            over (partition by families.family_id) as first_candidate_order
     from round_{{ r - 1 }} as state
-    left join members on state.cell_id = members.cell_id
+    left join families on state.cell_id = families.cell_id
 ),
 
 round_{{ r }} as (
@@ -85,11 +108,16 @@ round_{{ r }} as (
     select
         cell_id,
         min(n) as n,
-        bool_or(suppressed or coalesce(family_exposed and first_candidate, false)) as suppressed,
+        bool_or(suppressed or coalesce(
+            family_exposed and not suppressed and child_order = first_candidate_order, false
+        )) as suppressed,
         coalesce(
             min(suppression_reason),
             'secondary: protects a withheld cell among '
-            || replace(min(case when family_exposed and first_candidate then family end), '_', ' ')
+            || replace(min(case
+                when family_exposed and not suppressed and child_order = first_candidate_order
+                    then family
+            end), '_', ' ')
         ) as suppression_reason
     from judged_{{ r }}
     group by cell_id

@@ -119,39 +119,42 @@ questions as (
     where answer_type = 'open'
 ),
 
+-- Each distinct answer text is matched once per question, then its codes are given to every
+-- answer with that text: answers repeat ("No", "Don't know", the same sentence pasted by many
+-- respondents), and matching every answer against every phrase cost ten seconds per 100,000
+-- answers. A code depends only on the question and the answer's words, so this is the same.
+texts_to_code as (
+    select distinct question_id, text_words
+    from to_code
+),
+
 found as (
     select
-        to_code.organisation_id,
-        to_code.wave,
-        to_code.response_key,
-        to_code.file_sha256,
-        to_code.question_id,
-        to_code.question_version,
+        texts_to_code.question_id,
+        texts_to_code.text_words,
         phrases.code,
         phrases.priority,
         phrases.rule,
         phrases.part,
         phrases.phrase
-    from to_code
+    from texts_to_code
     inner join phrases
-        on to_code.question_id = phrases.question_id
+        on texts_to_code.question_id = phrases.question_id
         and {{ phrase_occurs(
-            'to_code.text_words', 'phrases.before_words', 'phrases.after_words',
+            'texts_to_code.text_words', 'phrases.before_words', 'phrases.after_words',
             'phrases.anchor'
         ) }}
 ),
 
 rules_found as (
     select
-        organisation_id, wave, response_key, file_sha256, question_id, question_version, code,
-        priority, rule,
+        question_id, text_words, code, priority, rule,
         count(distinct case when part <> 'unless' then part end) as parts_found,
         count(case when part = 'unless' then 1 end) as unless_found,
         {{ coprod.string_agg_distinct_sorted("case when part <> 'unless' then phrase end", ', ') }}
             as phrases_found
     from found
-    group by organisation_id, wave, response_key, file_sha256, question_id, question_version,
-        code, priority, rule
+    group by question_id, text_words, code, priority, rule
 ),
 
 matched as (
@@ -159,10 +162,10 @@ matched as (
         rules_found.*,
         questions.open_coding,
         min(rules_found.priority) over (
-            partition by rules_found.response_key, rules_found.file_sha256, rules_found.question_id
+            partition by rules_found.question_id, rules_found.text_words
         ) as best_priority,
         row_number() over (
-            partition by rules_found.response_key, rules_found.file_sha256, rules_found.question_id
+            partition by rules_found.question_id, rules_found.text_words
             order by rules_found.priority, rules_found.code, rules_found.rule
         ) as match_rank
     from rules_found
@@ -174,19 +177,38 @@ matched as (
     where rules_found.parts_found = rule_parts.parts and rules_found.unless_found = 0
 ),
 
-coded as (
+coded_texts as (
     select
-        organisation_id, wave, response_key, file_sha256, question_id, question_version,
+        question_id,
+        text_words,
         code as option_code,
-        'codebook' as coded_by,
         {{ coprod.string_agg_distinct_sorted("rule || ' (' || phrases_found || ')'", '; ') }}
             as coded_because
     from matched
     where priority = best_priority and (open_coding = 'themes' or match_rank = 1)
-    group by organisation_id, wave, response_key, file_sha256, question_id, question_version, code
+    group by question_id, text_words, code
 ),
 
-uncoded as (
+uncoded_texts as (
+    select
+        texts_to_code.question_id,
+        texts_to_code.text_words,
+        questions.fallback_code as option_code,
+        'no rule matched: the fallback code' as coded_because
+    from texts_to_code
+    inner join questions on texts_to_code.question_id = questions.question_id
+    {{ coprod.anti_join() }} coded_texts
+        on texts_to_code.question_id = coded_texts.question_id
+        and texts_to_code.text_words = coded_texts.text_words
+),
+
+text_codes as (
+    select question_id, text_words, option_code, coded_because from coded_texts
+    union all
+    select question_id, text_words, option_code, coded_because from uncoded_texts
+),
+
+coded as (
     select
         to_code.organisation_id,
         to_code.wave,
@@ -194,15 +216,13 @@ uncoded as (
         to_code.file_sha256,
         to_code.question_id,
         to_code.question_version,
-        questions.fallback_code as option_code,
+        text_codes.option_code,
         'codebook' as coded_by,
-        'no rule matched: the fallback code' as coded_because
+        text_codes.coded_because
     from to_code
-    inner join questions on to_code.question_id = questions.question_id
-    {{ coprod.anti_join() }} coded
-        on to_code.response_key = coded.response_key
-        and to_code.file_sha256 = coded.file_sha256
-        and to_code.question_id = coded.question_id
+    inner join text_codes
+        on to_code.question_id = text_codes.question_id
+        and to_code.text_words = text_codes.text_words
 )
 
 select * from from_sheet
@@ -210,5 +230,3 @@ union all
 select * from from_export
 union all
 select * from coded
-union all
-select * from uncoded
