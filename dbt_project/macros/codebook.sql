@@ -21,3 +21,20 @@
             and length({{ between }}) - length(replace({{ between }}, ' ', '')) <= 3
     end
 {%- endmacro %}
+
+{#- The key a codebook phrase is looked up by, so that an answer is tested only against the
+    phrases that could occur in it (int_open_answers_coded): the first four characters of a
+    word. An answer holds a phrase only if one of its words begins with the phrase's first
+    word (is that word, unless the phrase is that one word ending in *), so that word's key is
+    the phrase's; except for a one-word prefix shorter than the key ("£*"), whose key is null
+    when `is_prefix` (the phrase is then tested against every answer, as is one without a
+    word). -#}
+{% macro word_lookup_key(word, is_prefix=none) -%}
+    {%- set key_characters = 4 -%}
+    {%- if is_prefix is none -%}
+        substr({{ word }}, 1, {{ key_characters }})
+    {%- else -%}
+        case when {{ word }} = '' or {{ is_prefix }} and length({{ word }}) < {{ key_characters }}
+            then null else substr({{ word }}, 1, {{ key_characters }}) end
+    {%- endif -%}
+{%- endmacro %}

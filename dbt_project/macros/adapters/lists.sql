@@ -1,5 +1,5 @@
 {#- Lists (DuckDB) and arrays (Spark) of strings: make one, gather them, split a string into one,
-    and whether two share an element. -#}
+    whether two share an element, and one row per element. -#}
 
 {% macro array_of(expression) -%}
     {{ return(adapter.dispatch('array_of', 'coprod')(expression)) }}
@@ -35,3 +35,11 @@
 {%- endmacro %}
 {% macro duckdb__arrays_overlap(left, right) -%}list_has_any({{ left }}, {{ right }}){%- endmacro %}
 {% macro spark__arrays_overlap(left, right) -%}arrays_overlap({{ left }}, {{ right }}){%- endmacro %}
+
+{#- In a select list: one row per element of a list (the row's other columns repeated), as
+    the column it is named as. -#}
+{% macro unnest_to_rows(list) -%}
+    {{ return(adapter.dispatch('unnest_to_rows', 'coprod')(list)) }}
+{%- endmacro %}
+{% macro duckdb__unnest_to_rows(list) -%}unnest({{ list }}){%- endmacro %}
+{% macro spark__unnest_to_rows(list) -%}explode({{ list }}){%- endmacro %}
