@@ -197,7 +197,12 @@ blank_cells as (
     where asked_cells.asked > coalesce(answered_cells.n, 0)
 ),
 
-finest_measures as (
+-- Every count at the finest grain: the answers, the blanks of measures over respondents, and
+-- each cell's respondents (counted responses, whatever they answered) as a cell of the reserved
+-- measure respondents_measure_id(): n respondents, no k. Being a cell like any other, it is
+-- broken down, and withheld, by the same rules (mart_respondents publishes it; the measure
+-- marts never see it, int_measure_cells_labelled keeping measures only).
+finest as (
     select
         organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
         question_version, n, k, n_coded_by_analyst, n_coded_by_codebook
@@ -207,17 +212,6 @@ finest_measures as (
         organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
         question_version, n, k, n_coded_by_analyst, n_coded_by_codebook
     from blank_cells
-),
-
--- Each cell's respondents (counted responses, whatever they answered) as a cell of the reserved
--- measure respondents_measure_id(): n respondents, no k. Being a cell like any other, it is
--- broken down, and withheld, by the same rules (mart_respondents publishes it; the measure
--- marts never see it, int_measure_cells_labelled keeping measures only).
-finest as (
-    select
-        organisation_id, wave, measure_id, service_id, respondent_group, rollup, trend_group,
-        question_version, n, k, n_coded_by_analyst, n_coded_by_codebook
-    from finest_measures
     union all
     select
         organisation_id,
