@@ -13,10 +13,10 @@ withheld and why); how to read it; who took part (mart_respondents); one section
 measure, each measure a row per group (everyone asked, and the workforce and lived-experience
 roll-ups when they differ) with every wave's percentage, n and 95% interval, a small trend chart
 and the change since the baseline, then a table by service (latest wave and its change); the
-manager-frontline gap
-(mart_manager_frontline_gap); and a footer naming the publication and the organisation's source
-files with their sha256. Print styles lay it out on A4 landscape. Which breakdowns make the rows
-under each measure and which the by-service tables is ref_breakdowns.csv's report_panel column.
+manager-frontline gap (mart_manager_frontline_gap); and a footer naming the publication and the
+organisation's source files with their sha256. Print styles lay it out on A4 landscape. Which
+breakdowns make the rows under each measure and which the by-service tables is
+ref_breakdowns.csv's report_panel column.
 """
 
 from __future__ import annotations
