@@ -570,7 +570,9 @@ def build_report(
         for g, label in measures.select("group_id", "group_label").unique().iter_rows()
         if label
     }
-    row_groups = [(b, _groups_in(measures, b)) for b in wording.panels.get("measure_rows", ())]
+    row_groups = [
+        (b, _groups_in(measures, b, group_labels)) for b in wording.panels.get("measure_rows", ())
+    ]
     service_tables = [
         (wording.breakdown_labels.get(b, b), columns)
         for b in wording.panels.get("service_columns", ())
@@ -637,10 +639,9 @@ def _who(group_id: str, group_labels: dict[str, str]) -> str:
     return ROLLUPS.get(group_id) or group_labels.get(group_id, group_id)
 
 
-def _groups_in(measures: pl.DataFrame, breakdown: str) -> list[str]:
-    labels = dict(measures.select("group_id", "group_label").unique().iter_rows())
+def _groups_in(measures: pl.DataFrame, breakdown: str, group_labels: dict[str, str]) -> list[str]:
     groups = measures.filter(pl.col("breakdown") == breakdown)["group_id"].unique().to_list()
-    return sorted(groups, key=lambda g: _group_order(g, labels))
+    return sorted(groups, key=lambda g: _group_order(g, group_labels))
 
 
 def _service_columns(

@@ -58,6 +58,17 @@ EXPECTED = {
     ("service_group", "small", "frontline"): (None, "fewer than 10 respondents"),
 }
 
+# The Great Expectations suite parameters the pipeline would pass for this workspace.
+GATE_PARAMETERS = {
+    "known_organisations": ["count_org"],
+    "known_services": ["all", "big", "mid", "small"],
+    "known_groups": ["all", "workforce", "lived_experience", "frontline", "person_drawing_on_care"],
+    "known_breakdowns": ["organisation", "organisation_rollup", "organisation_group", "service",
+                         "service_rollup", "service_group"],
+    "min_cell_size": 10,
+    "min_row_count": 16,
+}  # fmt: skip
+
 
 def staff(service: str, count: int, aware_yes: int) -> list[dict]:
     aware = answers(count, Yes=aware_yes, No=count - aware_yes)
@@ -164,16 +175,7 @@ def test_the_publication_gate_refuses_a_withheld_count_shown(counted, tmp_path):
     """The Great Expectations gate of mart_respondents, on the published rows and on the same
     rows with small's withheld 6 printed and mid's published as 6 below the minimum."""
     published = counted.marts / "mart_respondents.parquet"
-    parameters = {
-        "known_organisations": ["count_org"],
-        "known_services": ["all", "big", "mid", "small"],
-        "known_groups": ["all", "workforce", "lived_experience", "frontline",
-                         "person_drawing_on_care"],
-        "known_breakdowns": ["organisation", "organisation_rollup", "organisation_group",
-                             "service", "service_rollup", "service_group"],
-        "min_cell_size": 10,
-        "min_row_count": 16,
-    }  # fmt: skip
+    parameters = GATE_PARAMETERS
     results = tmp_path / "gx_results"
     assert run_gate("mart_respondents", published, parameters, results).passed
     is_small = (pl.col("breakdown") == "service") & (pl.col("service_id") == "small")
@@ -197,16 +199,8 @@ def test_the_publication_gate_refuses_a_breakdown_not_declared(counted, tmp_path
     """The breakdown value set is ref_breakdowns.csv's, passed to the suite at run time: a row
     of a breakdown the reference data does not declare is refused."""
     published = pl.read_parquet(counted.marts / "mart_respondents.parquet")
-    parameters = {
-        "known_organisations": ["count_org"],
-        "known_services": ["all", "big", "mid", "small"],
-        "known_groups": ["all", "workforce", "lived_experience", "frontline",
-                         "person_drawing_on_care"],
-        "known_breakdowns": ["organisation", "organisation_rollup", "organisation_group",
-                             "service", "service_rollup"],  # service_group left out
-        "min_cell_size": 10,
-        "min_row_count": 16,
-    }  # fmt: skip
+    declared = [b for b in GATE_PARAMETERS["known_breakdowns"] if b != "service_group"]
+    parameters = {**GATE_PARAMETERS, "known_breakdowns": declared}
     published.write_parquet(tmp_path / "mart_respondents.parquet")
     result = run_gate(
         "mart_respondents", tmp_path / "mart_respondents.parquet", parameters, tmp_path / "gx"
